@@ -1,0 +1,1 @@
+"""KetaClinic: an open-source clinical system for ketamine and esketamine therapy programmes."""

@@ -1,0 +1,23 @@
+"""Framework-free clinical knowledge for ketamine and esketamine treatment.
+
+Every rule here cites its published source (:mod:`ketaclinic.clinical.sources`); every threshold a clinic may tune
+is a :class:`~ketaclinic.clinical.policy.ClinicPolicy` setting with its guideline default. Nothing in this package
+imports Django, so researchers can use it as a plain library.
+"""
+
+from ketaclinic.clinical.policy import DEFAULT_POLICY, ClinicPolicy, Setting
+from ketaclinic.clinical.rules import Rule, catalogue
+from ketaclinic.clinical.sources import SOURCES, Citation, Evidence, Source, cite
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "SOURCES",
+    "Citation",
+    "ClinicPolicy",
+    "Evidence",
+    "Rule",
+    "Setting",
+    "Source",
+    "catalogue",
+    "cite",
+]
