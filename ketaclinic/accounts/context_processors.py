@@ -1,0 +1,32 @@
+"""Template context for every page: the acting site, the user's sites and the navigation for their roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from ketaclinic.accounts.roles import ROLE_LABELS, Perm, Role
+
+
+def navigation(user: Any) -> list[dict[str, str]]:
+    """Menu entries the user's roles may use; each is a page that exists."""
+    items = [{"label": "Home", "url": reverse("home"), "name": "home"}]
+    if user.can(Perm.VIEW_AUDIT):
+        items.append({"label": "Audit trail", "url": reverse("audit:events"), "name": "audit"})
+    if user.can(Perm.MANAGE_SITE):
+        items.append({"label": "Processes", "url": reverse("processes:status"), "name": "status"})
+    return items
+
+
+def clinic(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "current_site": getattr(request, "site", None),
+        "available_sites": getattr(request, "available_sites", []),
+        "nav_items": navigation(user),
+        "role_labels": [ROLE_LABELS[Role(r)] for r in user.role_names],
+    }

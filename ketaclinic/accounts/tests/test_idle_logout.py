@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from ketaclinic.audit.models import AuditEvent
+from ketaclinic.conftest import Cast
+
+pytestmark = pytest.mark.django_db
+START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def test_it_signs_out_after_fifteen_idle_minutes(client: Client, cast: Cast) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        client.force_login(cast.nurse)
+        assert client.get(reverse("home")).status_code == 200
+        clock.shift(dt.timedelta(minutes=14))
+        assert client.get(reverse("home")).status_code == 200
+        clock.shift(dt.timedelta(minutes=16))
+        response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain[0][0] == "/accounts/login/?next=%2F"
+    assert "signed out after 15 minutes without activity" in response.content.decode()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.IDLE_LOGOUT, actor=cast.nurse).exists()
+
+
+def test_background_polling_does_not_keep_a_session_alive(client: Client, cast: Cast) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        client.force_login(cast.admin)
+        client.get(reverse("home"))
+        for _ in range(4):
+            clock.shift(dt.timedelta(minutes=5))
+            client.get(reverse("processes:status"), headers={"X-Ketaclinic-Background": "1", "HX-Request": "true"})
+        response = client.get(reverse("home"))
+    assert response.status_code == 302
+
+
+def test_an_idle_api_client_gets_json(client: Client, cast: Cast) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        client.force_login(cast.nurse)
+        client.get("/api/me")
+        clock.shift(dt.timedelta(minutes=20))
+        response = client.get("/api/me")
+    assert response.status_code == 401
+    assert "inactivity" in response.json()["detail"]
+
+
+def test_an_idle_htmx_request_redirects_the_whole_page(client: Client, cast: Cast) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        client.force_login(cast.nurse)
+        client.get(reverse("home"))
+        clock.shift(dt.timedelta(minutes=20))
+        response = client.get(reverse("home"), headers={"HX-Request": "true"})
+    assert response["HX-Redirect"].startswith("/accounts/login/")

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from ketaclinic.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.events, name="events"),
+    path("export.csv", views.export_csv, name="export_csv"),
+]

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ketaclinic import views
+from ketaclinic.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("ketaclinic.accounts.urls")),
+    path("audit/", include("ketaclinic.audit.urls")),
+    path("status/", include("ketaclinic.processes.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "ketaclinic.views.bad_request"
+handler403 = "ketaclinic.views.permission_denied"
+handler404 = "ketaclinic.views.page_not_found"
+handler500 = "ketaclinic.views.server_error"
