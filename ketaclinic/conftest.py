@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,6 +14,9 @@ from ketaclinic.accounts.actions import sync_roles
 from ketaclinic.accounts.models import Site, User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.accounts.tests.factories import TEST_PASSWORD, SiteFactory, UserFactory
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 
 @dataclass
@@ -51,3 +58,43 @@ def cast(db: None) -> Cast:
         admin=UserFactory.create(username="admin", roles=[Role.CLINIC_ADMIN], sites=[site_a]),
         nurse_b=UserFactory.create(username="nurse_b", roles=[Role.NURSE], sites=[site_b]),
     )
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (Playwright cannot download browsers here)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing at /usr/bin/chromium; .ci/run installs the Debian package")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    # The sync Playwright API runs an event loop in this thread; Django's ORM calls in the test body are still
+    # synchronous and safe, so the async-safety guard is relaxed for browser tests only.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tablet-sized browser context per test."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()

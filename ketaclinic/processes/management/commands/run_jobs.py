@@ -33,7 +33,6 @@ class Command(BaseCommand):
         rounds = 0
         try:
             while not stopping:
-                close_old_connections()
                 done = run_due_jobs()
                 rounds += 1
                 beat("run_jobs", status_text=f"round {rounds}: {done} job(s) run")
@@ -42,6 +41,7 @@ class Command(BaseCommand):
                 deadline = time.monotonic() + interval
                 while not stopping and time.monotonic() < deadline:
                     time.sleep(min(0.5, interval))
+                close_old_connections()  # a long-lived loop must not hold a broken or stale connection
         except KeyboardInterrupt:
             pass
         beat("run_jobs", status_text="stopped")
