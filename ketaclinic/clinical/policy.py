@@ -249,6 +249,16 @@ class ClinicPolicy:
         22, minimum=16, maximum=30, unit="points",
         meaning="MADRS at or above this on consecutive assessments counts as relapse",
         citations=(cite("R45", "SUSTAIN-1 relapse MADRS ≥22 on 2 assessments 5–15 days apart"),), evidence=_BEST)
+    partial_response_reduction_pct: float = _setting(
+        25, minimum=20, maximum=45, unit="%",
+        meaning="reduction from baseline at or above this, but short of response, counts as partial response",
+        citations=(cite("R27", "≤25 % improvement counts as non-response (esketamine programme)"),), evidence=_POLICY,
+        note="Partial response is 25–49 % by default; keep it below response_reduction_pct.")
+    pcl5_provisional_cutoff: float = _setting(
+        33, minimum=31, maximum=38, unit="points",
+        meaning="PCL-5 total at or above this flags provisional PTSD",
+        citations=(cite("R40", "provisional PTSD total ≥31–33; early VA guidance 38"),),
+        note="Choose the cut by purpose: 31 favours sensitivity, 38 specificity.")
 
     # --- Session day and documents -------------------------------------------------------------------------------
     fasting_food_hours: float = _setting(
