@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The demo runs with production settings (DEBUG off) over plain HTTP on the loopback address.
-RUN_ENV = DEBUG=0 HTTPS=0 SECRET_KEY="$$(cat var/secret_key)" DJANGO_SETTINGS_MODULE=ketaclinic.settings
+RUN_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=0 HTTPS=0 SECRET_KEY="$$(cat var/secret_key)" DJANGO_SETTINGS_MODULE=ketaclinic.settings
 TEST_ENV = DJANGO_SETTINGS_MODULE=ketaclinic.settings_test
 
 .PHONY: install run test test-sqlite test-postgres lint demo-data lock bench docs clean

@@ -22,9 +22,11 @@ def post_worker_init(worker):
 
         from ketaclinic.processes.actions import beat
 
+        first = True
         while True:
             try:
-                beat("web", status_text=f"{workers} worker(s)", starting=False)
+                beat("web", status_text=f"{workers} worker(s)", starting=first)
+                first = False
             except Exception:  # noqa: S110 - a failed heartbeat must never take the web worker down
                 pass
             finally:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
 
 from ketaclinic.accounts.middleware import API_PREFIXES
@@ -58,13 +59,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error(
-        request,
-        500,
-        "Something went wrong",
+    """A self-contained page: it must render even when templates, static files or the database are the fault."""
+    message = (
         "The error has been logged. What you saved before this page is safe; try again, and tell the clinic admin "
-        "if it happens again.",
+        "if it happens again."
     )
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"detail": message}, status=500)
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 
 @login_not_required

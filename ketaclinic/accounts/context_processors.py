@@ -12,11 +12,25 @@ from ketaclinic.accounts.roles import ROLE_LABELS, Perm, Role
 
 def navigation(user: Any) -> list[dict[str, str]]:
     """Menu entries the user's roles may use; each is a page that exists."""
-    items = [{"label": "Home", "url": reverse("home"), "name": "home"}]
+    items = [{"label": "Home", "url": reverse("home"), "name": "home", "about": ""}]
     if user.can(Perm.VIEW_AUDIT):
-        items.append({"label": "Audit trail", "url": reverse("audit:events"), "name": "audit"})
+        items.append(
+            {
+                "label": "Audit trail",
+                "url": reverse("audit:events"),
+                "name": "audit",
+                "about": "Who read or changed what, when and from where. Filter and export.",
+            }
+        )
     if user.can(Perm.MANAGE_SITE):
-        items.append({"label": "Processes", "url": reverse("processes:status"), "name": "status"})
+        items.append(
+            {
+                "label": "Processes",
+                "url": reverse("processes:status"),
+                "name": "status",
+                "about": "Is the job runner (and later the monitor listener) running?",
+            }
+        )
     return items
 
 

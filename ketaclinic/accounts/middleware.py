@@ -12,6 +12,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from ketaclinic.accounts.access import sites_for
@@ -76,4 +77,9 @@ class CurrentSiteMiddleware:
             site = next((s for s in available if s.pk == chosen), available[0] if available else None)
             request.site = site  # type: ignore[assignment]
             request.available_sites = available  # type: ignore[attr-defined]
+        # Times on screen are the clinic's local times.
+        if request.site is not None:
+            timezone.activate(request.site.zone)
+        else:
+            timezone.deactivate()
         return self.get_response(request)
