@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ketaclinic.clinical.sources import Citation, Evidence, cite
 
@@ -274,6 +274,13 @@ class ClinicPolicy:
         7, minimum=1, maximum=7, unit="days",
         meaning="days after an esketamine session within which the REMS monitoring form is due",
         citations=(cite("R4", "submit within 7 days"),), note="A clinic may only shorten the REMS deadline.")
+    session_min_spacing_hours: float = _setting(
+        48, minimum=20, maximum=168, unit="hours",
+        meaning="dosing sessions of one course are at least this far apart",
+        citations=(cite("R11", "six infusions three times weekly over 12 days"),
+                   cite("R12", "six infusions thrice weekly over 2 weeks")), evidence=_POLICY,
+        note="No source states a minimum interval; thrice-weekly schedules (Mon/Wed/Fri) imply 48 h, and the "
+        "esketamine label's twice-weekly induction fits within it.")
 
     @classmethod
     def settings(cls) -> list[Setting]:
@@ -281,7 +288,8 @@ class ClinicPolicy:
         out = []
         for f in dataclasses.fields(cls):
             m = f.metadata
-            out.append(Setting(f.name, float(f.default), m["minimum"], m["maximum"], m["unit"], m["meaning"],
+            default = float(cast(float, f.default))
+            out.append(Setting(f.name, default, m["minimum"], m["maximum"], m["unit"], m["meaning"],
                                m["citations"], m["evidence"], m["note"]))
         return out
 
