@@ -11,6 +11,12 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import django_auth
 
 from ketaclinic.accounts.access import sites_for
+from ketaclinic.consents.api import router as consents_router
+from ketaclinic.measures.api import router as measures_router
+from ketaclinic.patients.api import router as patients_router
+from ketaclinic.portal.api import router as portal_router
+from ketaclinic.screening.api import router as screening_router
+from ketaclinic.tasks.api import router as tasks_router
 
 api = NinjaAPI(
     title="KetaClinic API",
@@ -70,3 +76,11 @@ def me(request: HttpRequest) -> dict[str, Any]:
         "sites": list(sites_for(user)),
         "current_site": getattr(request, "site", None),
     }
+
+
+api.add_router("/patients", patients_router)
+api.add_router("/measures", measures_router)
+api.add_router("/assessments", screening_router)
+api.add_router("/consents", consents_router)
+api.add_router("/tasks", tasks_router)
+api.add_router("/portal", portal_router)

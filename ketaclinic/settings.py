@@ -94,7 +94,14 @@ INSTALLED_APPS = [
     "axes",
     "ketaclinic.accounts",
     "ketaclinic.audit",
+    "simple_history",
     "ketaclinic.processes",
+    "ketaclinic.patients",
+    "ketaclinic.tasks",
+    "ketaclinic.measures",
+    "ketaclinic.consents",
+    "ketaclinic.screening",
+    "ketaclinic.portal",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +119,7 @@ MIDDLEWARE = [
     "ketaclinic.audit.middleware.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -13,6 +13,24 @@ from ketaclinic.accounts.roles import ROLE_LABELS, Perm, Role
 def navigation(user: Any) -> list[dict[str, str]]:
     """Menu entries the user's roles may use; each is a page that exists."""
     items = [{"label": "Home", "url": reverse("home"), "name": "home", "about": ""}]
+    if user.can(Perm.VIEW_DEMOGRAPHICS):
+        items.append(
+            {
+                "label": "Patients",
+                "url": reverse("patients:list"),
+                "name": "patients",
+                "about": "Find a patient, register a referral, open a chart.",
+            }
+        )
+    if user.can(Perm.VIEW_CHART):
+        items.append(
+            {
+                "label": "Tasks",
+                "url": reverse("tasks:list"),
+                "name": "tasks",
+                "about": "Open clinical tasks at your site, urgent first (suicide-risk follow-ups).",
+            }
+        )
     if user.can(Perm.VIEW_AUDIT):
         items.append(
             {

@@ -23,6 +23,7 @@ RULE_MODULES: tuple[str, ...] = (
     "ketaclinic.clinical.equivalence",
     "ketaclinic.clinical.safety",
     "ketaclinic.clinical.billing",
+    "ketaclinic.clinical.diagnoses",
 )
 
 

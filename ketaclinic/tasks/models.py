@@ -1,0 +1,83 @@
+"""Clinician tasks: things a clinician must do for a patient, with a due time, closed only with a note."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def open(self) -> TaskQuerySet:
+        return self.filter(status=Task.Status.OPEN)
+
+    def for_sites(self, sites: Any) -> TaskQuerySet:
+        return self.filter(site__in=sites)
+
+    def overdue(self, now: Any = None) -> TaskQuerySet:
+        return self.open().filter(due_at__lt=now or timezone.now())
+
+
+class Task(models.Model):
+    """A task for the clinical team about one patient (e.g. follow up a positive suicide screen).
+
+    A suicide-risk task is raised automatically and is shown on every clinician's home screen until a clinician
+    closes it with a documented assessment or action.
+    """
+
+    class Kind(models.TextChoices):
+        SUICIDE_RISK = "suicide_risk", "Suicide-risk follow-up"
+        INTAKE_REVIEW = "intake_review", "Review portal intake"
+        ELIGIBILITY_SIGNOFF = "eligibility_signoff", "Sign eligibility"
+        OTHER = "other", "Other"
+
+    class Priority(models.TextChoices):
+        URGENT = "urgent", "Urgent"
+        HIGH = "high", "High"
+        ROUTINE = "routine", "Routine"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="tasks")
+    site = models.ForeignKey("accounts.Site", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
+    title = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    source_type = models.CharField(max_length=60, blank=True, help_text="What raised it, e.g. portal.intake")
+    source_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.TextField(blank=True, help_text="The assessment or action that closes the task.")
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["status", "due_at", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(closed_at__isnull=False) & ~Q(resolution="")),
+                name="task_closed_with_resolution",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["site", "status", "due_at"], name="task_site_open_due")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_at < timezone.now()
