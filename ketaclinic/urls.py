@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/", include("ketaclinic.patients.urls")),
     path("patients/<int:patient_id>/eligibility/", include("ketaclinic.screening.urls")),
     path("patients/<int:patient_id>/consents/", include("ketaclinic.consents.urls")),
+    path("p/<str:token>/consent/", include("ketaclinic.consents.portal_urls")),
     path("tasks/", include("ketaclinic.tasks.urls")),
     path("", include("ketaclinic.portal.urls")),
     path("audit/", include("ketaclinic.audit.urls")),
