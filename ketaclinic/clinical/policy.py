@@ -63,224 +63,448 @@ class ClinicPolicy:
 
     # --- Pre-dose gate -------------------------------------------------------------------------------------------
     predose_review_systolic_mmhg: float = _setting(
-        140, minimum=120, maximum=180, unit="mmHg",
+        140,
+        minimum=120,
+        maximum=180,
+        unit="mmHg",
         meaning="baseline systolic above this needs a prescriber's review before dosing",
-        citations=(cite("R1", "§2 / §5.6 blood pressure: elevated baseline e.g. >140/90"),))
+        citations=(cite("R1", "§2 / §5.6 blood pressure: elevated baseline e.g. >140/90"),),
+    )
     predose_review_diastolic_mmhg: float = _setting(
-        90, minimum=70, maximum=110, unit="mmHg",
+        90,
+        minimum=70,
+        maximum=110,
+        unit="mmHg",
         meaning="baseline diastolic above this needs a prescriber's review before dosing",
-        citations=(cite("R1", "§2 / §5.6 blood pressure: elevated baseline e.g. >140/90"),))
+        citations=(cite("R1", "§2 / §5.6 blood pressure: elevated baseline e.g. >140/90"),),
+    )
     predose_hold_systolic_mmhg: float = _setting(
-        180, minimum=140, maximum=220, unit="mmHg",
+        180,
+        minimum=140,
+        maximum=220,
+        unit="mmHg",
         meaning="baseline systolic at or above this holds the dose",
         citations=(cite("R34", "hypertensive urgency SBP >180"), cite("R33", "exclusion SBP >180")),
-        evidence=_POLICY, note="Safer reading: hold at 180 itself rather than only above it.")
+        evidence=_POLICY,
+        note="Safer reading: hold at 180 itself rather than only above it.",
+    )
     predose_hold_diastolic_mmhg: float = _setting(
-        110, minimum=90, maximum=130, unit="mmHg",
+        110,
+        minimum=90,
+        maximum=130,
+        unit="mmHg",
         meaning="baseline diastolic at or above this holds the dose",
-        citations=(cite("R34", "StatPearls: urgency DBP >110"),), evidence=_POLICY,
-        note="ACC/AHA crisis is >120; the lower StatPearls urgency figure is the safer default.")
+        citations=(cite("R34", "StatPearls: urgency DBP >110"),),
+        evidence=_POLICY,
+        note="ACC/AHA crisis is >120; the lower StatPearls urgency figure is the safer default.",
+    )
     predose_hold_systolic_low_mmhg: float = _setting(
-        90, minimum=70, maximum=110, unit="mmHg",
+        90,
+        minimum=70,
+        maximum=110,
+        unit="mmHg",
         meaning="baseline systolic below this holds the dose",
-        citations=(cite("R33", "exclusion SBP <90"),), evidence=_POLICY)
+        citations=(cite("R33", "exclusion SBP <90"),),
+        evidence=_POLICY,
+    )
     predose_hold_spo2_below_pct: float = _setting(
-        92, minimum=85, maximum=98, unit="%",
+        92,
+        minimum=85,
+        maximum=98,
+        unit="%",
         meaning="baseline SpO2 below this holds the dose",
-        citations=(cite("R30", "modified Aldrete: full points for SpO2 >92 % on room air"),), evidence=_POLICY,
-        note="No published ketamine-psychiatry SpO2 stop threshold; 92 % mirrors the Aldrete criterion.")
+        citations=(cite("R30", "modified Aldrete: full points for SpO2 >92 % on room air"),),
+        evidence=_POLICY,
+        note="No published ketamine-psychiatry SpO2 stop threshold; 92 % mirrors the Aldrete criterion.",
+    )
     predose_review_heart_rate_high_bpm: float = _setting(
-        110, minimum=90, maximum=150, unit="/min",
+        110,
+        minimum=90,
+        maximum=150,
+        unit="/min",
         meaning="baseline heart rate above this needs a prescriber's review",
-        citations=(cite("R9", "Sanacora 2017 (HR >110)"),), evidence=_BEST)
+        citations=(cite("R9", "Sanacora 2017 (HR >110)"),),
+        evidence=_BEST,
+    )
     predose_hold_heart_rate_high_bpm: float = _setting(
-        150, minimum=110, maximum=180, unit="/min",
+        150,
+        minimum=110,
+        maximum=180,
+        unit="/min",
         meaning="baseline heart rate above this holds the dose",
-        citations=(cite("R33", "exclusion HR >150"),), evidence=_POLICY)
+        citations=(cite("R33", "exclusion HR >150"),),
+        evidence=_POLICY,
+    )
     predose_hold_heart_rate_low_bpm: float = _setting(
-        50, minimum=30, maximum=60, unit="/min",
+        50,
+        minimum=30,
+        maximum=60,
+        unit="/min",
         meaning="baseline heart rate below this holds the dose",
-        citations=(cite("R33", "exclusion HR <50"),), evidence=_POLICY)
+        citations=(cite("R33", "exclusion HR <50"),),
+        evidence=_POLICY,
+    )
     predose_hold_resp_rate_low_per_min: float = _setting(
-        10, minimum=6, maximum=12, unit="/min",
+        10,
+        minimum=6,
+        maximum=12,
+        unit="/min",
         meaning="baseline respiratory rate below this holds the dose",
-        citations=(cite("R33", "exclusion RR <10"),), evidence=_POLICY)
+        citations=(cite("R33", "exclusion RR <10"),),
+        evidence=_POLICY,
+    )
     predose_hold_resp_rate_high_per_min: float = _setting(
-        30, minimum=20, maximum=40, unit="/min",
+        30,
+        minimum=20,
+        maximum=40,
+        unit="/min",
         meaning="baseline respiratory rate above this holds the dose",
-        citations=(cite("R33", "exclusion RR >30"),), evidence=_POLICY)
+        citations=(cite("R33", "exclusion RR >30"),),
+        evidence=_POLICY,
+    )
 
     # --- In-session alerts ---------------------------------------------------------------------------------------
     alert_systolic_rise_mmhg: float = _setting(
-        40, minimum=10, maximum=80, unit="mmHg",
+        40,
+        minimum=10,
+        maximum=80,
+        unit="mmHg",
         meaning="systolic rise from baseline at or above this raises an alert",
-        citations=(cite("R1", "adverse reactions: increase ≥40 mmHg systolic"),))
+        citations=(cite("R1", "adverse reactions: increase ≥40 mmHg systolic"),),
+    )
     alert_diastolic_rise_mmhg: float = _setting(
-        25, minimum=10, maximum=60, unit="mmHg",
+        25,
+        minimum=10,
+        maximum=60,
+        unit="mmHg",
         meaning="diastolic rise from baseline at or above this raises an alert",
-        citations=(cite("R1", "adverse reactions: increase ≥25 mmHg diastolic"),))
+        citations=(cite("R1", "adverse reactions: increase ≥25 mmHg diastolic"),),
+    )
     alert_systolic_mmhg: float = _setting(
-        180, minimum=140, maximum=220, unit="mmHg",
+        180,
+        minimum=140,
+        maximum=220,
+        unit="mmHg",
         meaning="systolic at or above this raises an urgent alert whatever the baseline",
-        citations=(cite("R34", "hypertensive urgency/crisis SBP >180"),), evidence=_POLICY)
+        citations=(cite("R34", "hypertensive urgency/crisis SBP >180"),),
+        evidence=_POLICY,
+    )
     alert_diastolic_mmhg: float = _setting(
-        110, minimum=90, maximum=130, unit="mmHg",
+        110,
+        minimum=90,
+        maximum=130,
+        unit="mmHg",
         meaning="diastolic at or above this raises an urgent alert whatever the baseline",
-        citations=(cite("R34", "StatPearls: urgency DBP >110"),), evidence=_POLICY)
+        citations=(cite("R34", "StatPearls: urgency DBP >110"),),
+        evidence=_POLICY,
+    )
     alert_spo2_below_pct: float = _setting(
-        92, minimum=85, maximum=98, unit="%",
+        92,
+        minimum=85,
+        maximum=98,
+        unit="%",
         meaning="SpO2 below this raises an alert",
         citations=(cite("R30", "modified Aldrete SpO2 >92 %"), cite("R1", "pulse oximetry each session")),
-        evidence=_POLICY)
+        evidence=_POLICY,
+    )
     alert_heart_rate_high_bpm: float = _setting(
-        120, minimum=90, maximum=180, unit="/min",
+        120,
+        minimum=90,
+        maximum=180,
+        unit="/min",
         meaning="heart rate above this raises an alert",
-        citations=(cite("R9", "Sanacora 2017 (HR >110)"), cite("R33", "HR >150")), evidence=_POLICY)
+        citations=(cite("R9", "Sanacora 2017 (HR >110)"), cite("R33", "HR >150")),
+        evidence=_POLICY,
+    )
     alert_heart_rate_low_bpm: float = _setting(
-        50, minimum=30, maximum=60, unit="/min",
+        50,
+        minimum=30,
+        maximum=60,
+        unit="/min",
         meaning="heart rate below this raises an alert",
-        citations=(cite("R33", "HR <50"),), evidence=_POLICY)
+        citations=(cite("R33", "HR <50"),),
+        evidence=_POLICY,
+    )
     alert_resp_rate_low_per_min: float = _setting(
-        10, minimum=6, maximum=12, unit="/min",
+        10,
+        minimum=6,
+        maximum=12,
+        unit="/min",
         meaning="respiratory rate below this raises an alert (respiratory depression)",
-        citations=(cite("R33", "RR <10"), cite("R1", "boxed warning: respiratory depression")), evidence=_POLICY)
+        citations=(cite("R33", "RR <10"), cite("R1", "boxed warning: respiratory depression")),
+        evidence=_POLICY,
+    )
     alert_resp_rate_high_per_min: float = _setting(
-        30, minimum=20, maximum=40, unit="/min",
+        30,
+        minimum=20,
+        maximum=40,
+        unit="/min",
         meaning="respiratory rate above this raises an alert",
-        citations=(cite("R33", "RR >30"),), evidence=_POLICY)
+        citations=(cite("R33", "RR >30"),),
+        evidence=_POLICY,
+    )
     alert_moaas_at_or_below: float = _setting(
-        1, minimum=0, maximum=3, unit="MOAA/S points",
+        1,
+        minimum=0,
+        maximum=3,
+        unit="MOAA/S points",
         meaning="a MOAA/S at or below this raises an urgent sedation alert",
         citations=(cite("R28", "MOAA/S anchors"), cite("R1", "loss of consciousness = MOAA/S 0")),
-        evidence=_POLICY, note="Trials called MOAA/S ≤3 sedation; alerting at ≤1 avoids alarm fatigue while "
-        "catching response only to pain or none.")
+        evidence=_POLICY,
+        note="Trials called MOAA/S ≤3 sedation; alerting at ≤1 avoids alarm fatigue while "
+        "catching response only to pain or none.",
+    )
     alert_escalate_after_min: float = _setting(
-        5, minimum=1, maximum=30, unit="min",
+        5,
+        minimum=1,
+        maximum=30,
+        unit="min",
         meaning="an unacknowledged alert escalates after this many minutes",
-        citations=(cite("R25", "face-to-face monitoring"),), evidence=_POLICY)
+        citations=(cite("R25", "face-to-face monitoring"),),
+        evidence=_POLICY,
+    )
 
     # --- Discharge -----------------------------------------------------------------------------------------------
     discharge_min_recovery_score: float = _setting(
-        9, minimum=8, maximum=10, unit="points",
+        9,
+        minimum=8,
+        maximum=10,
+        unit="points",
         meaning="modified Aldrete or PADSS total needed for discharge",
-        citations=(cite("R30", "Aldrete ≥9; PADSS ≥9 fit for discharge"),))
+        citations=(cite("R30", "Aldrete ≥9; PADSS ≥9 fit for discharge"),),
+    )
     esketamine_min_observation_min: float = _setting(
-        120, minimum=120, maximum=360, unit="min",
+        120,
+        minimum=120,
+        maximum=360,
+        unit="min",
         meaning="observation after the first esketamine device before discharge",
         citations=(cite("R1", "boxed warning: monitor ≥2 h"), cite("R4", "REMS: ≥2 h")),
-        note="The label minimum cannot be lowered; a clinic may only lengthen it.")
+        note="The label minimum cannot be lowered; a clinic may only lengthen it.",
+    )
     ketamine_min_observation_min: float = _setting(
-        60, minimum=30, maximum=240, unit="min",
+        60,
+        minimum=30,
+        maximum=240,
+        unit="min",
         meaning="observation after the end of a racemic ketamine dose before discharge",
         citations=(cite("R33", "observe ≥60 min after last dose"), cite("R8", "release when recovery complete")),
-        evidence=_POLICY)
+        evidence=_POLICY,
+    )
     discharge_bp_within_pct_of_baseline: float = _setting(
-        20, minimum=10, maximum=40, unit="%",
+        20,
+        minimum=10,
+        maximum=40,
+        unit="%",
         meaning="blood pressure back within this percentage of baseline for discharge",
-        citations=(cite("R30", "PADSS vital signs within 20 % of pre-procedure"),))
+        citations=(cite("R30", "PADSS vital signs within 20 % of pre-procedure"),),
+    )
 
     # --- Eligibility ---------------------------------------------------------------------------------------------
     minimum_age_years: float = _setting(
-        18, minimum=18, maximum=25, unit="years",
-        meaning="youngest age treated", citations=(cite("R1", "not approved under 18 years"),),
-        note="Cannot be lowered below the label's 18 years.")
+        18,
+        minimum=18,
+        maximum=25,
+        unit="years",
+        meaning="youngest age treated",
+        citations=(cite("R1", "not approved under 18 years"),),
+        note="Cannot be lowered below the label's 18 years.",
+    )
     review_age_years: float = _setting(
-        75, minimum=60, maximum=100, unit="years",
+        75,
+        minimum=60,
+        maximum=100,
+        unit="years",
         meaning="age above which treatment is a precaution needing review",
-        citations=(cite("R33", "excludes >75 y"), cite("R3", "≥65 y lower esketamine start")), evidence=_POLICY)
+        citations=(cite("R33", "excludes >75 y"), cite("R3", "≥65 y lower esketamine start")),
+        evidence=_POLICY,
+    )
     trd_minimum_failed_trials: float = _setting(
-        2, minimum=1, maximum=5, unit="trials",
+        2,
+        minimum=1,
+        maximum=5,
+        unit="trials",
         meaning="adequate antidepressant trials failed in the current episode to call depression treatment-resistant",
-        citations=(cite("R27", "≥2 antidepressants, adequate dose and duration"), cite("R13", "≥2 adequate courses")))
+        citations=(cite("R27", "≥2 antidepressants, adequate dose and duration"), cite("R13", "≥2 adequate courses")),
+    )
     trd_minimum_trial_weeks: float = _setting(
-        6, minimum=4, maximum=12, unit="weeks",
+        6,
+        minimum=4,
+        maximum=12,
+        unit="weeks",
         meaning="weeks at an adequate dose for a trial to count as adequate",
-        citations=(cite("R27", "adequate duration ≥6 weeks"),))
+        citations=(cite("R27", "adequate duration ≥6 weeks"),),
+    )
     trd_maximum_improvement_pct: float = _setting(
-        25, minimum=0, maximum=49, unit="%",
+        25,
+        minimum=0,
+        maximum=49,
+        unit="%",
         meaning="improvement at or below which an adequate trial counts as failed",
         citations=(cite("R27", "≤25 % improvement (esketamine programme)"), cite("R13", "<50 % (Fava 2018)")),
         note="The stricter regulatory ≤25 % is the default, matching the esketamine label population; a clinic "
-        "following Fava 2018 may set 49.")
+        "following Fava 2018 may set 49.",
+    )
     benzodiazepine_diazepam_eq_mg: float = _setting(
-        8, minimum=0, maximum=40, unit="mg/day diazepam-equivalent",
+        8,
+        minimum=0,
+        maximum=40,
+        unit="mg/day diazepam-equivalent",
         meaning="daily benzodiazepine dose above which a precaution (blunted response, sedation) is raised",
-        citations=(cite("R26", "Andrashko 2020: >8 mg diazepam-equivalent"),
-                   cite("R51", "exclusion >3 mg lorazepam-equivalent")))
+        citations=(
+            cite("R26", "Andrashko 2020: >8 mg diazepam-equivalent"),
+            cite("R51", "exclusion >3 mg lorazepam-equivalent"),
+        ),
+    )
 
     # --- Outcomes ------------------------------------------------------------------------------------------------
     response_reduction_pct: float = _setting(
-        50, minimum=25, maximum=75, unit="%",
+        50,
+        minimum=25,
+        maximum=75,
+        unit="%",
         meaning="reduction from baseline that counts as response",
-        citations=(cite("R12", "≥50 % MADRS decrease"), cite("R27", "response ≥50 %")))
+        citations=(cite("R12", "≥50 % MADRS decrease"), cite("R27", "response ≥50 %")),
+    )
     madrs_remission_max: float = _setting(
-        12, minimum=6, maximum=12, unit="points",
+        12,
+        minimum=6,
+        maximum=12,
+        unit="points",
         meaning="MADRS at or below this is remission",
-        citations=(cite("R45", "SUSTAIN programme MADRS ≤12"), cite("R7", "ESCAPE-TRD MADRS ≤10")))
+        citations=(cite("R45", "SUSTAIN programme MADRS ≤12"), cite("R7", "ESCAPE-TRD MADRS ≤10")),
+    )
     phq9_remission_max: float = _setting(
-        4, minimum=2, maximum=4, unit="points",
+        4,
+        minimum=2,
+        maximum=4,
+        unit="points",
         meaning="PHQ-9 at or below this is remission (PHQ-9 < 5)",
-        citations=(cite("R45", "SUSTAIN-3 PHQ-9 <5"),))
+        citations=(cite("R45", "SUSTAIN-3 PHQ-9 <5"),),
+    )
     qids_sr16_remission_max: float = _setting(
-        5, minimum=3, maximum=5, unit="points",
+        5,
+        minimum=3,
+        maximum=5,
+        unit="points",
         meaning="QIDS-SR16 at or below this is remission",
-        citations=(cite("R37", "remission ≤5 (STAR*D)"),))
+        citations=(cite("R37", "remission ≤5 (STAR*D)"),),
+    )
     hamd17_remission_max: float = _setting(
-        7, minimum=5, maximum=7, unit="points",
+        7,
+        minimum=5,
+        maximum=7,
+        unit="points",
         meaning="HAM-D17 at or below this is remission",
-        citations=(cite("R44", "0–7 no depression"),), evidence=_BEST)
+        citations=(cite("R44", "0–7 no depression"),),
+        evidence=_BEST,
+    )
     gad7_remission_max: float = _setting(
-        4, minimum=2, maximum=4, unit="points",
+        4,
+        minimum=2,
+        maximum=4,
+        unit="points",
         meaning="GAD-7 at or below this is remission (minimal band)",
-        citations=(cite("R36", "0–4 minimal"),), evidence=_POLICY)
+        citations=(cite("R36", "0–4 minimal"),),
+        evidence=_POLICY,
+    )
     phq9_mcid_points: float = _setting(
-        5, minimum=3, maximum=10, unit="points",
+        5,
+        minimum=3,
+        maximum=10,
+        unit="points",
         meaning="PHQ-9 change that is clinically meaningful",
-        citations=(cite("R35", "Löwe 2004: 5 points"),))
+        citations=(cite("R35", "Löwe 2004: 5 points"),),
+    )
     rapid_response_hours: float = _setting(
-        24, minimum=4, maximum=72, unit="hours",
+        24,
+        minimum=4,
+        maximum=72,
+        unit="hours",
         meaning="window after a dose in which a response counts as rapid",
-        citations=(cite("R10", "primary outcome at 24 h"), cite("R12", "24 h endpoint")), evidence=_POLICY)
+        citations=(cite("R10", "primary outcome at 24 h"), cite("R12", "24 h endpoint")),
+        evidence=_POLICY,
+    )
     loss_of_response_consecutive: float = _setting(
-        2, minimum=1, maximum=4, unit="assessments",
+        2,
+        minimum=1,
+        maximum=4,
+        unit="assessments",
         meaning="consecutive assessments no longer meeting response that count as loss of response",
-        citations=(cite("R45", "SUSTAIN-1: two consecutive assessments"),), evidence=_POLICY)
+        citations=(cite("R45", "SUSTAIN-1: two consecutive assessments"),),
+        evidence=_POLICY,
+    )
     relapse_madrs_min: float = _setting(
-        22, minimum=16, maximum=30, unit="points",
+        22,
+        minimum=16,
+        maximum=30,
+        unit="points",
         meaning="MADRS at or above this on consecutive assessments counts as relapse",
-        citations=(cite("R45", "SUSTAIN-1 relapse MADRS ≥22 on 2 assessments 5–15 days apart"),), evidence=_BEST)
+        citations=(cite("R45", "SUSTAIN-1 relapse MADRS ≥22 on 2 assessments 5–15 days apart"),),
+        evidence=_BEST,
+    )
     partial_response_reduction_pct: float = _setting(
-        25, minimum=20, maximum=45, unit="%",
+        25,
+        minimum=20,
+        maximum=45,
+        unit="%",
         meaning="reduction from baseline at or above this, but short of response, counts as partial response",
-        citations=(cite("R27", "≤25 % improvement counts as non-response (esketamine programme)"),), evidence=_POLICY,
-        note="Partial response is 25–49 % by default; keep it below response_reduction_pct.")
+        citations=(cite("R27", "≤25 % improvement counts as non-response (esketamine programme)"),),
+        evidence=_POLICY,
+        note="Partial response is 25–49 % by default; keep it below response_reduction_pct.",
+    )
     pcl5_provisional_cutoff: float = _setting(
-        33, minimum=31, maximum=38, unit="points",
+        33,
+        minimum=31,
+        maximum=38,
+        unit="points",
         meaning="PCL-5 total at or above this flags provisional PTSD",
         citations=(cite("R40", "provisional PTSD total ≥31–33; early VA guidance 38"),),
-        note="Choose the cut by purpose: 31 favours sensitivity, 38 specificity.")
+        note="Choose the cut by purpose: 31 favours sensitivity, 38 specificity.",
+    )
 
     # --- Session day and documents -------------------------------------------------------------------------------
     fasting_food_hours: float = _setting(
-        2, minimum=2, maximum=8, unit="hours",
+        2,
+        minimum=2,
+        maximum=8,
+        unit="hours",
         meaning="no food for this long before dosing",
-        citations=(cite("R1", "avoid food ≥2 h before"), cite("R31", "light meal 6 h")), evidence=_POLICY,
-        note="The label's 2 h is the minimum; clinics following ASA light-meal guidance set 6.")
+        citations=(cite("R1", "avoid food ≥2 h before"), cite("R31", "light meal 6 h")),
+        evidence=_POLICY,
+        note="The label's 2 h is the minimum; clinics following ASA light-meal guidance set 6.",
+    )
     fasting_liquids_min: float = _setting(
-        30, minimum=30, maximum=240, unit="min",
+        30,
+        minimum=30,
+        maximum=240,
+        unit="min",
         meaning="no liquids for this long before dosing",
-        citations=(cite("R1", "avoid liquids ≥30 min before"),))
+        citations=(cite("R1", "avoid liquids ≥30 min before"),),
+    )
     rems_form_due_days: float = _setting(
-        7, minimum=1, maximum=7, unit="days",
+        7,
+        minimum=1,
+        maximum=7,
+        unit="days",
         meaning="days after an esketamine session within which the REMS monitoring form is due",
-        citations=(cite("R4", "submit within 7 days"),), note="A clinic may only shorten the REMS deadline.")
+        citations=(cite("R4", "submit within 7 days"),),
+        note="A clinic may only shorten the REMS deadline.",
+    )
     session_min_spacing_hours: float = _setting(
-        48, minimum=20, maximum=168, unit="hours",
+        48,
+        minimum=20,
+        maximum=168,
+        unit="hours",
         meaning="dosing sessions of one course are at least this far apart",
-        citations=(cite("R11", "six infusions three times weekly over 12 days"),
-                   cite("R12", "six infusions thrice weekly over 2 weeks")), evidence=_POLICY,
+        citations=(
+            cite("R11", "six infusions three times weekly over 12 days"),
+            cite("R12", "six infusions thrice weekly over 2 weeks"),
+        ),
+        evidence=_POLICY,
         note="No source states a minimum interval; thrice-weekly schedules (Mon/Wed/Fri) imply 48 h, and the "
-        "esketamine label's twice-weekly induction fits within it.")
+        "esketamine label's twice-weekly induction fits within it.",
+    )
 
     @classmethod
     def settings(cls) -> list[Setting]:
@@ -289,8 +513,19 @@ class ClinicPolicy:
         for f in dataclasses.fields(cls):
             m = f.metadata
             default = float(cast(float, f.default))
-            out.append(Setting(f.name, default, m["minimum"], m["maximum"], m["unit"], m["meaning"],
-                               m["citations"], m["evidence"], m["note"]))
+            out.append(
+                Setting(
+                    f.name,
+                    default,
+                    m["minimum"],
+                    m["maximum"],
+                    m["unit"],
+                    m["meaning"],
+                    m["citations"],
+                    m["evidence"],
+                    m["note"],
+                )
+            )
         return out
 
     def with_overrides(self, overrides: Mapping[str, object]) -> ClinicPolicy:
