@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,7 @@ class ConsentsConfig(AppConfig):
     name = "ketaclinic.consents"
     label = "consents"
     verbose_name = "Consents"
+
+    def ready(self) -> None:
+        # WeasyPrint logs nine INFO lines per PDF; keep its warnings (missing fonts, bad CSS) and drop the chatter.
+        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
