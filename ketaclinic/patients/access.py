@@ -7,14 +7,26 @@ refused ones.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import Action, Outcome, record
-from ketaclinic.patients.models import Patient
+from ketaclinic.patients.models import ChartEntry, Patient
+
+E = TypeVar("E", bound=ChartEntry)
+
+#: Who may correct identity and contact details: clinicians who edit the chart, and the front desk who registers
+#: patients (coordinators edit demographics and contacts only, never clinical sections).
+DEMOGRAPHICS_EDITORS: tuple[Perm, ...] = (Perm.EDIT_CHART, Perm.REGISTER_PATIENT)
+
+
+def can_edit_demographics(user: Any) -> bool:
+    """True when ``user`` may change a patient's identity and contact details."""
+    return any(user.can(perm) for perm in DEMOGRAPHICS_EDITORS)
 
 
 def access_patient(
@@ -22,15 +34,16 @@ def access_patient(
     patient_id: int | str,
     *,
     write: bool = False,
-    need: Perm | None = None,
+    need: Perm | Iterable[Perm] | None = None,
     audit_as: str = "patients.patient",
 ) -> Patient:
     """The patient ``patient_id`` if ``user`` may read it (or change it, with ``write``).
 
-    ``need`` is the capability required (default: the clinical chart, or editing it with ``write``). A read is
-    audited as a view of ``audit_as``; a write is audited by the action that performs it.
+    ``need`` is the capability required, or several of which any one suffices (default: the clinical chart, or
+    editing it with ``write``). A read is audited as a view of ``audit_as``; a write is audited by the action that
+    performs it.
     """
-    need = need or (Perm.EDIT_CHART if write else Perm.VIEW_CHART)
+    needs = _needs(need, write)
     try:
         pk = int(patient_id)
     except (TypeError, ValueError):
@@ -39,14 +52,37 @@ def access_patient(
     if patient is None:
         record(Action.VIEW, object_type=audit_as, object_id=pk, patient_id=pk, outcome=Outcome.NOT_FOUND)
         raise Http404("No such patient.")
-    if not user.can(need):
+    if not any(user.can(perm) for perm in needs):
         record(
             Action.VIEW, object_type=audit_as, object_id=pk, patient_id=pk, outcome=Outcome.DENIED, site=patient.site
         )
-        raise PermissionDenied(f"Your role does not allow this: {need.label.lower()}.")
+        raise PermissionDenied(f"Your role does not allow this: {needs[0].label.lower()}.")
     if not write:
         record(Action.VIEW, object_type=audit_as, object_id=pk, patient_id=pk, site=patient.site)
     return patient
+
+
+def _needs(need: Perm | Iterable[Perm] | None, write: bool) -> tuple[Perm, ...]:
+    if need is None:
+        return (Perm.EDIT_CHART if write else Perm.VIEW_CHART,)
+    if isinstance(need, Perm):
+        return (need,)
+    return tuple(need)
+
+
+def access_entry(patient: Patient, model: type[E], entry_id: int | str) -> E:
+    """The chart row ``entry_id`` of ``model`` if it belongs to ``patient`` (already accessed) and is not removed.
+
+    A row of another patient answers 404 like a missing one, so a URL cannot pair one patient with another's row.
+    """
+    try:
+        pk = int(entry_id)
+    except (TypeError, ValueError):
+        raise Http404("No such entry.") from None
+    entry = model.objects.filter(patient=patient, pk=pk, removed_at__isnull=True).first()
+    if entry is None:
+        raise Http404("No such entry.")
+    return entry
 
 
 def audit_patient_list(user: Any, *, count: int, query: dict[str, str]) -> None:

@@ -137,12 +137,14 @@ def add_entry(model: type[E], patient: Patient, *, by: Any, source: str = Source
 @transaction.atomic
 def update_entry(entry: E, *, by: Any, **changes: Any) -> E:
     """Change fields of a chart row; the previous values stay in its history."""
-    changed = [name for name, value in changes.items() if getattr(entry, name) != value]
-    if not changed:
+    if not any(getattr(entry, name) != value for name, value in changes.items()):
         return entry
-    for name in changed:
-        setattr(entry, name, changes[name])
+    before = {f.attname: getattr(entry, f.attname) for f in entry._meta.concrete_fields}
+    for name, value in changes.items():
+        setattr(entry, name, value)
     entry.full_clean()
+    # The row's own clean() may normalise fields it derives (catalogue class, ICD-10 description): save those too.
+    changed = [name for name, value in before.items() if getattr(entry, name) != value]
     entry.save(update_fields=changed)
     record(Action.UPDATE, obj=entry, patient_id=entry.patient_id, site=entry.site, user=by, detail={"fields": changed})
     return entry
