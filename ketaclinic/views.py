@@ -13,6 +13,7 @@ from ketaclinic.accounts.middleware import API_PREFIXES
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.processes.actions import EXPECTED_PROCESSES
 from ketaclinic.processes.models import Heartbeat
+from ketaclinic.tasks.access import alert_tasks
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,6 +23,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.can(Perm.MANAGE_SITE):  # type: ignore[union-attr]
         beats = {h.name: h for h in Heartbeat.objects.filter(name__in=EXPECTED_PROCESSES)}
         context["stopped_processes"] = [n for n in EXPECTED_PROCESSES if not (beats.get(n) and beats[n].is_alive())]
+    if user.can(Perm.VIEW_CHART):  # type: ignore[union-attr]
+        # Clinicians see their site's urgent/high tasks first (suicide-risk follow-ups); the panel refreshes itself.
+        context["show_task_alerts"] = True
+        context["alert_tasks"] = alert_tasks(user, getattr(request, "site", None))
     return render(request, "home.html", context)
 
 

@@ -20,6 +20,16 @@ class TaskQuerySet(models.QuerySet["Task"]):
     def overdue(self, now: Any = None) -> TaskQuerySet:
         return self.open().filter(due_at__lt=now or timezone.now())
 
+    def by_urgency(self) -> TaskQuerySet:
+        """Urgent first, then high, then routine; within a priority the soonest due first."""
+        rank = models.Case(
+            models.When(priority="urgent", then=0),
+            models.When(priority="high", then=1),
+            default=2,
+            output_field=models.IntegerField(),
+        )
+        return self.annotate(priority_rank=rank).order_by("priority_rank", "due_at", "id")
+
 
 class Task(models.Model):
     """A task for the clinical team about one patient (e.g. follow up a positive suicide screen).
