@@ -70,16 +70,16 @@ class CurrentSiteMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.site = None  # type: ignore[assignment]
+        site = None
         if request.user.is_authenticated:
             available = list(sites_for(request.user))
             chosen = request.session.get(SITE_SESSION_KEY)
             site = next((s for s in available if s.pk == chosen), available[0] if available else None)
-            request.site = site  # type: ignore[assignment]
             request.available_sites = available  # type: ignore[attr-defined]
+        request.site = site  # type: ignore[assignment]
         # Times on screen are the clinic's local times.
-        if request.site is not None:
-            timezone.activate(request.site.zone)
+        if site is not None:
+            timezone.activate(site.zone)
         else:
             timezone.deactivate()
         return self.get_response(request)

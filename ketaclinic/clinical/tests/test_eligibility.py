@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -225,7 +226,7 @@ def test_it_rejects_malformed_diagnosis_codes(code) -> None:
 
 
 def test_it_screens_the_mdsi_indication() -> None:
-    base = {"antidepressant_trials": (), "acute_suicidal_ideation": True}
+    base: dict[str, Any] = {"antidepressant_trials": (), "acute_suicidal_ideation": True}
     ok = screen(indication="mdsi", **base)
     assert ok.decision is Decision.ELIGIBLE and ok.indication is Indication.MDSI
     assert ok.trd.met is False  # TRD is not required for MDSI
@@ -488,7 +489,7 @@ def test_it_rejects_an_invalid_intake(kwargs, message) -> None:
 
 def test_it_normalises_collections_in_the_intake() -> None:
     intake = Intake(
-        conditions=["cystitis"],
+        conditions=["cystitis"],  # type: ignore[arg-type]
         medications=[Medication.named("sertraline")],  # type: ignore[arg-type]
         diagnoses=(" f33.2",),
     )

@@ -113,7 +113,7 @@ def test_it_requires_a_weight_for_per_kg_protocols() -> None:
 @pytest.mark.parametrize("arg", ["amount_mg", "previous_amount_mg"])
 def test_it_refuses_fixed_amounts_for_per_kg_protocols(arg) -> None:
     with pytest.raises(ValueError, match=f"{arg}: not used by ketamine_iv_standard"):
-        dose("ketamine_iv_standard", weight_kg=80, **{arg: 40})
+        dose("ketamine_iv_standard", weight_kg=80, **{arg: 40})  # type: ignore[arg-type]
 
 
 def test_it_refuses_doses_below_the_minimum_age() -> None:
