@@ -96,11 +96,13 @@ def set_status(patient: Patient, status: str, *, by: Any, reason: str = "") -> P
     if status not in Patient.Status.values:
         raise ValueError(f"status: {status!r} is not one of {', '.join(Patient.Status.values)}")
     previous = patient.status
+    # Bump the version in the database first (concurrent edits see it), then save with the real number: the
+    # history record written on save cannot store an F() expression.
+    Patient.objects.filter(pk=patient.pk).update(version=F("version") + 1)
+    patient.refresh_from_db(fields=["version"])
     patient.status = status
     patient.status_reason = reason[:300]
-    patient.version = F("version") + 1
-    patient.save(update_fields=["status", "status_reason", "version", "updated_at"])
-    patient.refresh_from_db(fields=["version"])
+    patient.save(update_fields=["status", "status_reason", "updated_at"])
     record(
         Action.UPDATE,
         obj=patient,

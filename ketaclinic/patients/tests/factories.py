@@ -33,7 +33,7 @@ class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     date_of_birth = dt.date(1985, 6, 15)
 
 
-class _EntryFactory(factory.django.DjangoModelFactory):  # type: ignore[type-arg]
+class _EntryFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     site = factory.SelfAttribute("patient.site")
 
