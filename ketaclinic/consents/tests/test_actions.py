@@ -232,3 +232,13 @@ def test_a_failure_after_the_pdf_is_written_removes_the_file_and_the_row(patient
 def test_pdfs_fetch_nothing_from_urls() -> None:
     with pytest.raises(ValueError, match="no external resources"):
         actions._refuse_fetching("http://169.254.169.254/latest/meta-data/")
+
+
+def test_a_consent_reads_as_its_kind_and_date_and_is_not_valid_before_it_was_signed(patient, cast) -> None:
+    with time_machine.travel(NOW, tick=False):
+        consent = sign(patient, cast)
+    earlier = NOW - dt.timedelta(days=1)
+    assert str(consent) == "Ketamine treatment (off-label use of racemic ketamine) signed 2026-11-27"
+    assert not consent.is_valid_on(earlier)
+    assert consent.state_on(earlier) == "pending"
+    assert consent.state_on(NOW) == "valid"
