@@ -155,7 +155,7 @@ def _trial_verdict(trial: clinical.AntidepressantTrial) -> dict[str, Any]:
             reasons.append(f"fewer than {policy.trd_minimum_trial_weeks:g} weeks")
         if trial.improvement_pct is not None and trial.improvement_pct > policy.trd_maximum_improvement_pct:
             reasons.append(f"improved by more than {policy.trd_maximum_improvement_pct:g} %")
-        out.update(status="not_counted", why="; ".join(reasons) or "does not meet the trial definition")
+        out.update(status="not_counted", why="; ".join(reasons))
     return out
 
 

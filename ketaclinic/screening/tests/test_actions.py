@@ -88,12 +88,25 @@ def test_it_classifies_each_trial_for_the_trd_summary(cast, complete_patient):
         improvement_pct=0,
     )
     add_entry(AntidepressantTrial, patient, by=cast.nurse, drug="aripiprazole", drug_class="augmentation")
+    add_entry(AntidepressantTrial, patient, by=cast.nurse, drug="citalopram", drug_class="ssri", adequate_dose=False)
+    add_entry(
+        AntidepressantTrial,
+        patient,
+        by=cast.nurse,
+        drug="escitalopram",
+        drug_class="ssri",
+        adequate_dose=True,
+        weeks=8,
+        improvement_pct=60,
+    )
     verdicts = {t["drug"]: t for t in run(patient, cast.nurse).trd["trials"]}
     assert verdicts["sertraline"]["status"] == "failed"
     assert verdicts["bupropion"]["status"] == "undetermined"
     assert verdicts["bupropion"]["why"] == "not recorded: whether the dose was adequate, improvement"
     assert verdicts["fluoxetine"] == {**verdicts["fluoxetine"], "status": "not_counted", "why": "fewer than 6 weeks"}
     assert verdicts["aripiprazole"]["status"] == "not_counted"
+    assert verdicts["citalopram"]["why"] == "the dose was judged inadequate"
+    assert verdicts["escitalopram"]["why"] == "improved by more than 25 %"
 
 
 def test_it_refuses_a_run_by_roles_without_chart_editing_or_at_another_site(cast, complete_patient):

@@ -98,6 +98,7 @@ def test_it_leaves_removed_rows_out(cast):
     gone = add_entry(SubstanceUseEntry, patient, by=cast.nurse, substance="cannabis", current=True)
     remove_entry(gone, by=cast.nurse, reason="entered in error")
     intake, snapshot = build_intake(patient)
+    assert intake.substance_use is not None
     assert [u.substance for u in intake.substance_use] == [clinical.Substance.ALCOHOL]
     assert [i["id"] for i in snapshot["substance_use"]["items"]] == [keep.pk]
 
@@ -124,6 +125,7 @@ def test_it_counts_only_current_medications_and_current_episode_trials(cast):
     )
     add_entry(AntidepressantTrial, patient, by=cast.nurse, drug="fluoxetine", drug_class="ssri", current_episode=False)
     intake, _ = build_intake(patient)
+    assert intake.medications is not None
     assert [(m.name, m.drug_class, m.daily_dose_mg) for m in intake.medications] == [
         ("lorazepam", clinical.DrugClass.BENZODIAZEPINE, 2.0)
     ]
@@ -145,6 +147,7 @@ def test_it_maps_trials_with_their_numbers(cast):
     )
     add_entry(AntidepressantTrial, patient, by=cast.nurse, drug="bupropion", drug_class="bupropion")
     intake, snapshot = build_intake(patient)
+    assert intake.antidepressant_trials is not None
     first, second = intake.antidepressant_trials
     assert (first.drug, first.daily_dose_mg, first.adequate_dose, first.weeks, first.improvement_pct) == (
         "sertraline",
@@ -188,6 +191,7 @@ def test_it_uses_the_catalogue_class_when_the_chart_disagrees(cast):
     row = MedicationEntry.objects.get(patient=patient)
     MedicationEntry.objects.filter(pk=row.pk).update(drug_class="other")  # a legacy row with the wrong class
     intake, snapshot = build_intake(patient)
+    assert intake.medications is not None
     assert intake.medications[0].drug_class is clinical.DrugClass.BENZODIAZEPINE
     assert any("catalogue class benzodiazepine" in note for note in snapshot["notes"])
 
