@@ -9,6 +9,7 @@ the chart or the eligibility rules until a clinician accepts them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from decimal import Decimal
 from typing import ClassVar
 
@@ -522,6 +523,13 @@ class AntidepressantTrial(ChartEntry):
 
     def __str__(self) -> str:
         return self.drug
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # A catalogued drug needs no class from whoever enters it; an unknown one must be classified.
+        known = drug_class_of(self.drug or "")
+        if not self.drug_class and known is not None:
+            self.drug_class = known.value
+        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         check_drug_class(self, self.drug)

@@ -204,7 +204,7 @@ def change_status(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Move the patient to another status, with the reason."""
     user = _user(request)
     writing = request.method == "POST"
-    patient = access_patient(user, patient_id, write=writing)
+    patient = access_patient(user, patient_id, write=writing, need=Perm.EDIT_CHART)
     form = StatusForm(request.POST or None, initial={"status": patient.status})
     if writing and form.is_valid():
         actions.set_status(patient, form.cleaned_data["status"], by=user, reason=form.cleaned_data["reason"])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -31,7 +32,11 @@ TODAY = dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
 
 
 def _register(cast, **overrides):
-    fields = {"legal_first_name": "Robin", "legal_last_name": "Ashe", "date_of_birth": dt.date(1980, 1, 31)}
+    fields: dict[str, Any] = {
+        "legal_first_name": "Robin",
+        "legal_last_name": "Ashe",
+        "date_of_birth": dt.date(1980, 1, 31),
+    }
     fields.update(overrides)
     return actions.register_patient(site=fields.pop("site", cast.site_a), by=cast.coordinator, **fields)
 
