@@ -12,9 +12,11 @@ from ninja.security import django_auth
 
 from ketaclinic.accounts.access import sites_for
 from ketaclinic.consents.api import router as consents_router
+from ketaclinic.courses.api import router as courses_router
 from ketaclinic.measures.api import router as measures_router
 from ketaclinic.patients.api import router as patients_router
 from ketaclinic.portal.api import router as portal_router
+from ketaclinic.scheduling.api import router as scheduling_router
 from ketaclinic.screening.api import router as screening_router
 from ketaclinic.tasks.api import router as tasks_router
 
@@ -84,3 +86,5 @@ api.add_router("/assessments", screening_router)
 api.add_router("/consents", consents_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/portal", portal_router)
+api.add_router("/courses", courses_router)
+api.add_router("/schedule", scheduling_router)

@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "ketaclinic.consents",
     "ketaclinic.screening",
     "ketaclinic.portal",
+    "ketaclinic.scheduling",
+    "ketaclinic.courses",
 ]
 
 MIDDLEWARE = [

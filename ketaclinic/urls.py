@@ -12,6 +12,8 @@ urlpatterns = [
     path("patients/<int:patient_id>/eligibility/", include("ketaclinic.screening.urls")),
     path("patients/<int:patient_id>/consents/", include("ketaclinic.consents.urls")),
     path("p/<str:token>/consent/", include("ketaclinic.consents.portal_urls")),
+    path("patients/<int:patient_id>/courses/", include("ketaclinic.courses.urls")),
+    path("schedule/", include("ketaclinic.scheduling.urls")),
     path("tasks/", include("ketaclinic.tasks.urls")),
     path("", include("ketaclinic.portal.urls")),
     path("audit/", include("ketaclinic.audit.urls")),
