@@ -42,6 +42,12 @@ PATIENT_FIELDS = frozenset(
 )
 
 
+def _signed(obj: Any, by: Any) -> None:
+    """Name ``by`` as the author of the history record the next save writes (also outside a web request)."""
+    if getattr(by, "is_authenticated", False):
+        obj._history_user = by
+
+
 class StaleEditError(Exception):
     """Someone else saved the record since this edit began; nothing was overwritten."""
 
@@ -63,6 +69,7 @@ def register_patient(*, site: Site, by: Any, status: str = Patient.Status.REFERR
         raise ValueError(f"unknown patient fields: {', '.join(sorted(unknown))}")
     patient = Patient(site=site, mrn=next_mrn(site), status=status, **fields)
     patient.full_clean()
+    _signed(patient, by)
     patient.save()
     record(Action.CREATE, obj=patient, patient_id=patient.pk, site=site, user=by)
     return patient
@@ -85,6 +92,7 @@ def update_patient(patient: Patient, *, by: Any, expected_version: int | None = 
     if not updated:
         raise StaleEditError("This record was changed by someone else while you were editing. Reload to see it.")
     patient.refresh_from_db(fields=["version"])
+    _signed(patient, by)
     patient.save(update_fields=[*changed, "updated_at"])
     record(Action.UPDATE, obj=patient, patient_id=patient.pk, site=patient.site, user=by, detail={"fields": changed})
     return patient
@@ -102,6 +110,7 @@ def set_status(patient: Patient, status: str, *, by: Any, reason: str = "") -> P
     patient.refresh_from_db(fields=["version"])
     patient.status = status
     patient.status_reason = reason[:300]
+    _signed(patient, by)
     patient.save(update_fields=["status", "status_reason", "updated_at"])
     record(
         Action.UPDATE,
@@ -124,6 +133,7 @@ def add_entry(model: type[E], patient: Patient, *, by: Any, source: str = Source
     if source == Source.STAFF:
         entry.recorded_by = by if getattr(by, "is_authenticated", False) else None
     entry.full_clean()
+    _signed(entry, by)
     entry.save()
     record(
         Action.CREATE,
@@ -147,6 +157,7 @@ def update_entry(entry: E, *, by: Any, **changes: Any) -> E:
     entry.full_clean()
     # The row's own clean() may normalise fields it derives (catalogue class, ICD-10 description): save those too.
     changed = [name for name, value in before.items() if getattr(entry, name) != value]
+    _signed(entry, by)
     entry.save(update_fields=changed)
     record(Action.UPDATE, obj=entry, patient_id=entry.patient_id, site=entry.site, user=by, detail={"fields": changed})
     return entry
@@ -159,6 +170,7 @@ def remove_entry(entry: E, *, by: Any, reason: str) -> E:
         raise ValueError("reason: say why the entry is removed (e.g. 'entered in error')")
     entry.removed_at = timezone.now()
     entry.removed_reason = reason.strip()[:200]
+    _signed(entry, by)
     entry.save(update_fields=["removed_at", "removed_reason"])
     record(Action.DELETE, obj=entry, patient_id=entry.patient_id, site=entry.site, user=by, detail={"soft": True})
     return entry
@@ -174,6 +186,7 @@ def accept_entry(entry: E, *, by: Any, changes: Mapping[str, Any] | None = None)
     entry.accepted_by = by
     entry.accepted_at = timezone.now()
     entry.full_clean()
+    _signed(entry, by)
     entry.save()
     record(
         Action.UPDATE,

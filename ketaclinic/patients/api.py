@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import ValidationError
 
 from ketaclinic.accounts.access import require, sites_for
@@ -380,16 +380,19 @@ def register_patient(request: HttpRequest, payload: PatientIn) -> Any:
         ).select_related("site")[:5]
     )
     if duplicates and not payload.confirm_not_duplicate:
-        return 409, {
-            "detail": "Possible duplicate: a patient with this last name and date of birth is registered at this "
-            "site. Send confirm_not_duplicate: true if this is a different person.",
-            "duplicates": duplicates,
-        }
+        return Status(
+            409,
+            {
+                "detail": "Possible duplicate: a patient with this last name and date of birth is registered at this "
+                "site. Send confirm_not_duplicate: true if this is a different person.",
+                "duplicates": duplicates,
+            },
+        )
     try:
         patient = actions.register_patient(site=site, by=user, **fields)
     except DjangoValidationError as error:
         raise _errors(error) from None
-    return 201, _patient_out(patient, user)
+    return Status(201, _patient_out(patient, user))
 
 
 @router.get("/{patient_id}", response=PatientOut, summary="A patient's demographics")
@@ -420,11 +423,11 @@ def patch_patient(request: HttpRequest, patient_id: int, payload: PatientPatch) 
         actions.update_patient(patient, by=user, expected_version=payload.version, **changes)
     except actions.StaleEditError as stale:
         patient.refresh_from_db(fields=["version"])
-        return 409, {"detail": str(stale), "current_version": patient.version}
+        return Status(409, {"detail": str(stale), "current_version": patient.version})
     except DjangoValidationError as error:
         raise _errors(error) from None
     patient.refresh_from_db()
-    return 200, _patient_out(patient, user)
+    return Status(200, _patient_out(patient, user))
 
 
 # --- chart rows --------------------------------------------------------------------------------------------------
@@ -452,7 +455,7 @@ def list_measurements(request: HttpRequest, patient_id: int) -> list[Any]:
 @router.post("/{patient_id}/measurements", response={201: MeasurementOut}, summary="Record a height and/or weight")
 def add_measurement(request: HttpRequest, patient_id: int, payload: MeasurementIn) -> Any:
     fields = payload.dict(exclude_none=True)
-    return 201, _add(request, patient_id, BodyMeasurement, fields)
+    return Status(201, _add(request, patient_id, BodyMeasurement, fields))
 
 
 @router.get("/{patient_id}/allergies", response=list[AllergyOut], summary="Allergies")
@@ -462,7 +465,7 @@ def list_allergies(request: HttpRequest, patient_id: int) -> list[Any]:
 
 @router.post("/{patient_id}/allergies", response={201: AllergyOut}, summary="Record an allergy")
 def add_allergy(request: HttpRequest, patient_id: int, payload: AllergyIn) -> Any:
-    return 201, _add(request, patient_id, Allergy, payload.dict())
+    return Status(201, _add(request, patient_id, Allergy, payload.dict()))
 
 
 @router.get("/{patient_id}/diagnoses", response=list[DiagnosisOut], summary="Diagnoses (ICD-10-CM)")
@@ -474,7 +477,7 @@ def list_diagnoses(request: HttpRequest, patient_id: int) -> list[Any]:
 def add_diagnosis(request: HttpRequest, patient_id: int, payload: DiagnosisIn) -> Any:
     fields = payload.dict()
     fields["episode"] = fields["episode"] or Diagnosis.Episode.NOT_APPLICABLE
-    return 201, _add(request, patient_id, Diagnosis, fields)
+    return Status(201, _add(request, patient_id, Diagnosis, fields))
 
 
 @router.get("/{patient_id}/conditions", response=list[ConditionOut], summary="Medical conditions")
@@ -486,7 +489,7 @@ def list_conditions(request: HttpRequest, patient_id: int) -> list[Any]:
 def add_condition(request: HttpRequest, patient_id: int, payload: ConditionIn) -> Any:
     fields = payload.dict()
     fields["condition"] = Condition(fields["condition"]).value
-    return 201, _add(request, patient_id, MedicalCondition, fields)
+    return Status(201, _add(request, patient_id, MedicalCondition, fields))
 
 
 @router.get("/{patient_id}/substance-use", response=list[SubstanceUseOut], summary="Substance use")
@@ -498,7 +501,7 @@ def list_substance_use(request: HttpRequest, patient_id: int) -> list[Any]:
 def add_substance_use(request: HttpRequest, patient_id: int, payload: SubstanceUseIn) -> Any:
     fields = payload.dict()
     fields["substance"] = Substance(fields["substance"]).value
-    return 201, _add(request, patient_id, SubstanceUseEntry, fields)
+    return Status(201, _add(request, patient_id, SubstanceUseEntry, fields))
 
 
 @router.get("/{patient_id}/medications", response=list[MedicationOut], summary="Medications")
@@ -510,7 +513,7 @@ def list_medications(request: HttpRequest, patient_id: int) -> list[Any]:
 def add_medication(request: HttpRequest, patient_id: int, payload: MedicationIn) -> Any:
     fields = payload.dict()
     fields["drug_class"] = (fields["drug_class"] or drug_class_of(payload.name) or DrugClass.OTHER).value
-    return 201, _add(request, patient_id, MedicationEntry, fields)
+    return Status(201, _add(request, patient_id, MedicationEntry, fields))
 
 
 @router.get("/{patient_id}/trials", response=list[TrialOut], summary="Antidepressant trials")
@@ -527,4 +530,4 @@ def add_trial(request: HttpRequest, patient_id: int, payload: TrialIn) -> Any:
             [{"loc": ["drug_class"], "msg": f"drug_class: {payload.drug} is not in the drug catalogue; give its class"}]
         )
     fields["drug_class"] = DrugClass(drug_class).value
-    return 201, _add(request, patient_id, AntidepressantTrial, fields)
+    return Status(201, _add(request, patient_id, AntidepressantTrial, fields))

@@ -288,7 +288,12 @@ def test_it_records_a_trial_with_the_catalogue_class_and_unknowns_left_unknown(c
     )
     assert response.status_code == 302
     trial = AntidepressantTrial.objects.get()
-    assert (trial.drug_class, trial.adequate_dose, trial.weeks, trial.improvement_pct) == ("snri", None, Decimal("6"), None)
+    assert (trial.drug_class, trial.adequate_dose, trial.weeks, trial.improvement_pct) == (
+        "snri",
+        None,
+        Decimal("6"),
+        None,
+    )
     assert trial.current_episode
 
 
