@@ -91,7 +91,7 @@ _CODES: tuple[Icd10Code, ...] = (
 ICD10_CODES: dict[str, Icd10Code] = {c.code: c for c in _CODES}
 
 ICD10_CATALOGUE_RULE = rule(
-    "icd10_catalogue",
+    "diagnoses.icd10_catalogue",
     area="diagnoses",
     title="Recordable ICD-10-CM diagnoses",
     statement=(
