@@ -61,9 +61,17 @@ def chart_url(patient_id: int, anchor: str = "") -> str:
 
 
 def _missing_items(assessment: EligibilityAssessment) -> list[dict[str, Any]]:
-    """Each missing item as a request, with where to fix it and, for an empty history section, its review."""
+    """Each missing item as a request, with where to fix it and, for an empty history section, its review.
+
+    A section marked "reviewed: none" since the check ran is shown as done (the check itself never changes).
+    """
     items = []
     rerun = _rerun_url(assessment)
+    reviewed_since = set(
+        ChartReview.objects.filter(
+            patient_id=assessment.patient_id, reviewed_at__gte=assessment.created_at
+        ).values_list("section", flat=True)
+    )
     for item in assessment.missing:
         code, message = item["code"], item["message"]
         entry: dict[str, Any] = {"message": message, "fix_url": None, "fix_label": "", "section": None}
@@ -88,6 +96,7 @@ def _missing_items(assessment: EligibilityAssessment) -> list[dict[str, Any]]:
             entry.update(
                 fix_url=chart_url(assessment.patient_id, CHART_ANCHORS.get(code, "")), fix_label="Fix in the chart"
             )
+        entry["reviewed_since"] = entry["section"] in reviewed_since
         items.append(entry)
     return items
 

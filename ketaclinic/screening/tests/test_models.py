@@ -98,3 +98,23 @@ def test_it_groups_findings_by_severity_most_restrictive_first(cast):
     assert severities == ["exclusion", "missing", "info"]
     assert a.findings_by_severity()[0][1] == "Exclusions"
     assert str(a).startswith("eligibility iv/trd")
+
+
+def test_postgresql_itself_refuses_changes_to_signed_rows(signed):
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the immutability trigger is PostgreSQL-only; SQLite relies on the model guards")
+    assert EligibilityAssessment._meta.db_table == "screening_eligibilityassessment"
+    for sql in (
+        "UPDATE screening_eligibilityassessment SET reason = 'x' WHERE id = %s",
+        "DELETE FROM screening_eligibilityassessment WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [signed.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE screening_eligibilityassessment SET status = 'superseded' WHERE id = %s", [signed.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE screening_eligibilityassessment SET status = 'signed' WHERE id = %s", [signed.pk])
+    signed.refresh_from_db()
+    assert signed.status == Status.SUPERSEDED and signed.reason == ""

@@ -1,0 +1,89 @@
+"""In real Chromium: a nurse runs a check with screening vitals, fixes a missing item, a prescriber signs."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ketaclinic.patients.models import Patient
+from ketaclinic.screening.models import EligibilityAssessment
+from ketaclinic.screening.tests.conftest import add_trd_history, new_patient
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def frozen_clock():
+    """The browser and the live server run on the real clock."""
+    return None
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def shot(page: Page, name: str) -> None:
+    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
+
+
+def test_a_nurse_runs_a_check_and_a_prescriber_signs_it(page, live_server, cast):
+    patient = new_patient(cast, pregnant=False, breastfeeding=False)
+    add_trd_history(patient, cast.nurse)
+    base = live_server.url
+
+    sign_in(page, base, "nurse", cast.password)
+    page.goto(f"{base}/patients/{patient.pk}/eligibility/run/")
+    page.get_by_label("Esketamine nasal spray (SPRAVATO)").check()
+    page.get_by_label("Systolic blood pressure (mmHg)").fill("400")
+    page.get_by_label("Diastolic blood pressure (mmHg)").fill("82")
+    page.get_by_role("button", name="Run check").click()
+    assert page.get_by_text("Systolic blood pressure: 400 is outside the allowed range 50–300 mmHg").is_visible()
+    assert page.get_by_label("Diastolic blood pressure (mmHg)").input_value() == "82"  # kept
+    assert page.get_by_label("Esketamine nasal spray (SPRAVATO)").is_checked()
+    shot(page, "0-run-form-error")
+    page.get_by_label("Systolic blood pressure (mmHg)").fill("128")
+    page.get_by_role("button", name="Run check").click()
+
+    assert page.get_by_text("The rules say: Incomplete").is_visible()
+    missing = page.locator("#missing")
+    assert missing.get_by_text("Medical and psychiatric conditions not reviewed.").is_visible()
+    shot(page, "1-incomplete")
+    for _ in range(3):  # conditions, medications, substance use: asked about, nothing to record
+        with page.expect_navigation():
+            missing.get_by_role("button", name="Reviewed: none").first.click()
+        assert page.get_by_text("recorded as reviewed, none. Run the check again").is_visible()
+    assert missing.get_by_role("button", name="Reviewed: none").count() == 0
+    assert missing.get_by_text("Recorded since: reviewed, none").count() == 3
+    page.get_by_role("link", name="Re-run the check").click()
+    assert page.get_by_label("Systolic blood pressure (mmHg)").input_value() == "128"
+    page.get_by_role("button", name="Run check").click()
+    shot(page, "1b-rerun")
+    assert page.get_by_text("The rules say: Eligible", exact=False).first.is_visible()
+    assert page.get_by_text("Awaiting a prescriber's signature.").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, base, "prescriber", cast.password)
+    latest = EligibilityAssessment.objects.filter(patient=patient).order_by("-id").first()
+    assert latest is not None
+    page.goto(f"{base}/patients/{patient.pk}/eligibility/{latest.pk}/")
+    assert page.get_by_text("[R4] FDA SPRAVATO REMS summary", exact=False).first.is_visible()
+    shot(page, "2-sign")
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_role("button", name="Sign as").click()
+    assert page.get_by_text("Eligibility signed.").is_visible()
+    assert page.get_by_role("heading", name="Signed: Approve").is_visible()
+    shot(page, "3-signed")
+    latest.refresh_from_db()
+    assert latest.status == "signed" and latest.signed_by == cast.prescriber
+    assert Patient.objects.get(pk=patient.pk).status == Patient.Status.ELIGIBLE
