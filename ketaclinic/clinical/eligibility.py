@@ -32,7 +32,7 @@ from ketaclinic.clinical.medications import (
 )
 from ketaclinic.clinical.policy import DEFAULT_POLICY, ClinicPolicy
 from ketaclinic.clinical.protocols import Indication, Route, parse_enum
-from ketaclinic.clinical.rules import Rule, rule
+from ketaclinic.clinical.rules import AreaRules, Rule, rule
 from ketaclinic.clinical.sources import Citation, Evidence, cite
 from ketaclinic.clinical.vitals import Vital, in_range, validate_age_years, validate_vitals
 
@@ -529,23 +529,7 @@ CONDITION_RULES: Mapping[Condition, _ConditionRule] = {
 }
 
 
-def _rule(
-    id: str,
-    title: str,
-    statement: str,
-    citations: tuple[Citation, ...],
-    evidence: Evidence = Evidence.PUBLISHED,
-    note: str = "",
-) -> Rule:
-    return rule(
-        f"eligibility.{id}",
-        area="eligibility",
-        title=title,
-        statement=statement,
-        citations=citations,
-        evidence=evidence,
-        note=note,
-    )
+_rule = AreaRules("eligibility")
 
 
 R_AGE_MISSING = _rule(

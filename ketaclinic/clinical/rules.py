@@ -60,6 +60,32 @@ def rule(
     return declared
 
 
+class AreaRules:
+    """Declares the rules of one area, prefixing their ids with it: ``AreaRules("safety")("alert.spo2", …)``."""
+
+    def __init__(self, area: str) -> None:
+        self.area = area
+
+    def __call__(
+        self,
+        id: str,
+        title: str,
+        statement: str,
+        citations: tuple[Citation, ...],
+        evidence: Evidence = Evidence.PUBLISHED,
+        note: str = "",
+    ) -> Rule:
+        return rule(
+            f"{self.area}.{id}",
+            area=self.area,
+            title=title,
+            statement=statement,
+            citations=citations,
+            evidence=evidence,
+            note=note,
+        )
+
+
 def catalogue() -> list[Rule]:
     """Every declared rule, ordered by area then id."""
     for module in RULE_MODULES:

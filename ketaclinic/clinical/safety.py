@@ -15,7 +15,7 @@ from enum import StrEnum
 from ketaclinic.clinical.eligibility import Condition
 from ketaclinic.clinical.policy import DEFAULT_POLICY, ClinicPolicy
 from ketaclinic.clinical.protocols import Route, parse_enum
-from ketaclinic.clinical.rules import Rule, rule
+from ketaclinic.clinical.rules import AreaRules, Rule
 from ketaclinic.clinical.sources import Citation, Evidence, cite
 from ketaclinic.clinical.vitals import VITAL_SPECS, Vital, aware_datetime, in_range, validate_vitals
 
@@ -99,23 +99,7 @@ class FastingCheck:
 # --- Rules -----------------------------------------------------------------------------------------------------------
 
 
-def _rule(
-    id: str,
-    title: str,
-    statement: str,
-    citations: tuple[Citation, ...],
-    evidence: Evidence = Evidence.PUBLISHED,
-    note: str = "",
-) -> Rule:
-    return rule(
-        f"safety.{id}",
-        area="safety",
-        title=title,
-        statement=statement,
-        citations=citations,
-        evidence=evidence,
-        note=note,
-    )
+_rule = AreaRules("safety")
 
 
 R_REQUIRED = _rule(
