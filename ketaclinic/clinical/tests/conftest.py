@@ -6,6 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
+
+# Property tests are deterministic (the same examples every run) and never fail on wall-clock deadlines.
+settings.register_profile("ketaclinic", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("ketaclinic")
+
 VECTORS_FILE = Path(__file__).with_name("vectors.json")
 
 
