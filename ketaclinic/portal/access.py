@@ -18,7 +18,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -189,9 +188,3 @@ def access_submission(user: Any, submission_id: int | str) -> IntakeSubmission:
     patient = access_patient(user, submission.patient_id, need=Perm.EDIT_CHART, audit_as="portal.intakesubmission")
     submission.patient = patient
     return submission
-
-
-def require_sender(user: Any) -> None:
-    """403 unless the user's role may send portal links."""
-    if not user.can(Perm.SEND_PORTAL_LINK):
-        raise PermissionDenied(f"Your role does not allow this: {Perm.SEND_PORTAL_LINK.label.lower()}.")

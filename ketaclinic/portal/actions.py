@@ -113,13 +113,9 @@ def create_link(
     )
     if link.sent_to:
         url = link_url(token, base_url=base_url, landing=landing)
-        context = {
-            "url": url,
-            "link": link,
-            "site": patient.site,
-            "expires": timezone.localtime(link.expires_at, patient.site.zone),
-        }
-        body = render_to_string("portal/email_link.txt", context)
+        with timezone.override(patient.site.zone):  # the expiry as the clinic's local time
+            context = {"url": url, "site": patient.site, "expires": link.expires_at}
+            body = render_to_string("portal/email_link.txt", context)
         # Sent after commit: a rolled-back link must not reach anyone's inbox.
         transaction.on_commit(
             lambda: send_mail(

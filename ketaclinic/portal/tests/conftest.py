@@ -99,3 +99,21 @@ def walk(client: Client, token: str, *, until: str = "review", **overrides: dict
             return
         response = client.post(step_url(token, step), overrides.get(step, data))
         assert response.status_code == 302, (step, response.content.decode()[:3000])
+
+
+def is_checked(body: str, name: str, value: str | None = None) -> bool:
+    """Whether the page shows the radio/checkbox ``name`` (with ``value``) as checked."""
+    import re
+
+    for tag in re.findall(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', body):
+        if (value is None or f'value="{value}"' in tag) and re.search(r"\schecked[\s>]", tag):
+            return True
+    return False
+
+
+def text_of(response: Any) -> str:
+    """The response's visible text: tags replaced by spaces, entities decoded, whitespace collapsed."""
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", response.content.decode())).split())

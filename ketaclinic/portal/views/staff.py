@@ -105,7 +105,7 @@ def _describe(kind: str, entry: Any) -> str:
         return " — ".join(parts)
     if kind == "medication":
         return f"{entry.name}{f' — {entry.dose_text}' if entry.dose_text else ''} ({entry.get_drug_class_display()})"
-    weeks = f"{entry.weeks:g} weeks" if entry.weeks is not None else "weeks not recorded"
+    weeks = f"{entry.weeks.normalize():f} weeks" if entry.weeks is not None else "weeks not recorded"
     improvement = (
         f"{entry.improvement_pct} % better" if entry.improvement_pct is not None else "improvement not recorded"
     )
