@@ -93,7 +93,7 @@ def test_find_entry_only_finds_rows_of_this_intake(submission: IntakeSubmission)
         actions.find_entry(submission, "allergy", condition.pk)
 
 
-def test_link_addresses(settings) -> None:  # type: ignore[no-untyped-def]
+def test_link_addresses(settings) -> None:
     assert actions.link_path("abc") == "/p/abc/"
     assert actions.link_path("abc", "/consent/ketamine/") == "/p/abc/consent/ketamine/"
     settings.PORTAL_BASE_URL = "https://clinic.example/"

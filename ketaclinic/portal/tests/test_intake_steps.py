@@ -24,11 +24,11 @@ from ketaclinic.portal.tests.conftest import (
 pytestmark = pytest.mark.django_db
 
 
-def post(client: Client, token: str, step: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+def post(client: Client, token: str, step: str, data: dict[str, str]):
     return client.post(step_url(token, step), data)
 
 
-def saved(link: PortalLink, step: str) -> dict:  # type: ignore[type-arg]
+def saved(link: PortalLink, step: str) -> dict:
     return IntakeDraft.objects.get(link=link).answers.get(step, {})
 
 
@@ -220,7 +220,7 @@ def test_the_cssrs_step_uses_plain_language_not_the_licensed_wording(intake: tup
     assert "not the official wording" in page
 
 
-def test_a_clinic_may_load_its_licensed_wording(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_may_load_its_licensed_wording(tmp_path, settings) -> None:
     import json
 
     from ketaclinic import clinical
@@ -254,7 +254,7 @@ def test_a_clinic_may_load_its_licensed_wording(tmp_path, settings) -> None:  # 
         ),
     ],
 )
-def test_the_cssrs_skip_logic(intake: tuple[PortalLink, str], answers: dict, stored: dict, band: str) -> None:  # type: ignore[type-arg]
+def test_the_cssrs_skip_logic(intake: tuple[PortalLink, str], answers: dict, stored: dict, band: str) -> None:
     link, token = intake
     client = Client()
     walk(client, token, until="cssrs")

@@ -17,12 +17,11 @@ from ketaclinic.patients.models import AntidepressantTrial, MedicalCondition, Me
 from ketaclinic.portal import actions
 from ketaclinic.portal.models import IntakeSubmission
 from ketaclinic.portal.tests.conftest import history, phq9, text_of, walk
-from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
 
 
-def submitted(patient, cast: Cast, **overrides) -> IntakeSubmission:  # type: ignore[no-untyped-def]
+def submitted(patient, cast: Cast, **overrides) -> IntakeSubmission:
     _, token = actions.create_link(patient, purpose="intake", by=cast.nurse, email=None)
     client = Client()
     walk(client, token, **overrides)
@@ -31,7 +30,7 @@ def submitted(patient, cast: Cast, **overrides) -> IntakeSubmission:  # type: ig
 
 
 @pytest.fixture
-def submission(patient, cast: Cast) -> IntakeSubmission:  # type: ignore[no-untyped-def]
+def submission(patient, cast: Cast) -> IntakeSubmission:
     return submitted(
         patient,
         cast,
@@ -213,13 +212,15 @@ def test_completing_the_review_needs_every_item_decided_and_closes_the_task(
     assert done.status_code == 302
     submission.refresh_from_db()
     assert submission.status == "reviewed" and submission.reviewed_by == cast.nurse
-    task = Task.objects.get(pk=submission.task_id)
+    task = submission.task
+    assert task is not None
+    task.refresh_from_db()
     assert task.status == "done" and task.resolution == "Reviewed everything with the patient."
     page = text_of(client.get(review_url(submission)))
     assert "Review completed" in page and "Mark review complete" not in page
 
 
-def test_an_intake_with_nothing_reported_reviews_in_one_step(client: Client, cast: Cast, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_intake_with_nothing_reported_reviews_in_one_step(client: Client, cast: Cast, patient) -> None:
     from ketaclinic.portal.tests.conftest import CONTACT
 
     blank = dict.fromkeys(("pronouns", "emergency_contact_name", "emergency_contact_phone"), "")

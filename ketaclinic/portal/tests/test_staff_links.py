@@ -124,7 +124,7 @@ def test_access_functions_answer_404_for_nonsense_ids(cast: Cast) -> None:
             fn(cast.nurse, 12345)
 
 
-def _card(user, patient: Patient):  # type: ignore[no-untyped-def]
+def _card(user, patient: Patient):
     request = RequestFactory().get("/")
     request.user = user
     return chart_card(request, patient)

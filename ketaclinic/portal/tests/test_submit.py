@@ -95,7 +95,7 @@ def test_submit_keeps_contact_and_pregnancy_proposals_for_staff(intake: tuple[Po
     assert link.patient.email == "robin@example.invalid"
 
 
-def test_submit_needs_every_step_and_a_live_intake_link(intake: tuple[PortalLink, str], patient: Patient, cast) -> None:  # type: ignore[no-untyped-def]
+def test_submit_needs_every_step_and_a_live_intake_link(intake: tuple[PortalLink, str], patient: Patient, cast) -> None:
     link, token = intake
     walk(Client(), token, until="gad7")
     with pytest.raises(actions.IntakeError, match="finish these steps first: gad7, cssrs"):
@@ -121,7 +121,7 @@ def test_a_double_submit_creates_one_intake(intake: tuple[PortalLink, str]) -> N
     assert Task.objects.filter(kind=Task.Kind.INTAKE_REVIEW).count() == 1
 
 
-def test_a_race_lost_at_submit_shows_the_used_page(intake: tuple[PortalLink, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_race_lost_at_submit_shows_the_used_page(intake: tuple[PortalLink, str], monkeypatch) -> None:
     _, token = intake
     client = Client()
     walk(client, token)
