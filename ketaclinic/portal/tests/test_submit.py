@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -24,7 +25,7 @@ from ketaclinic.tasks.models import Task
 pytestmark = pytest.mark.django_db
 
 
-def submit(token: str, **overrides: dict[str, str]) -> IntakeSubmission:
+def submit(token: str, **overrides: Any) -> IntakeSubmission:
     client = Client()
     walk(client, token, **overrides)
     response = client.post(reverse("portal:intake_review", kwargs={"token": token}))
