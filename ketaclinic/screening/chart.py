@@ -8,7 +8,8 @@ from django.http import HttpRequest
 
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.patients.models import Patient
-from ketaclinic.screening.models import EligibilityAssessment
+from ketaclinic.screening.intake import none_review, section_rows
+from ketaclinic.screening.models import ChartReview, EligibilityAssessment
 
 
 def chart_card(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
@@ -35,8 +36,14 @@ def chart_card(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
     latest_draft_per_route: dict[str, EligibilityAssessment] = {}
     for a in awaiting:
         latest_draft_per_route.setdefault(a.route, a)
+    reviewed_none = [
+        (ChartReview.Section(section).label, review)
+        for section in ChartReview.Section.values
+        if not section_rows(patient, section).exists() and (review := none_review(patient, section)) is not None
+    ]
     return {
         "signed": signed,
+        "reviewed_none": reviewed_none,
         "awaiting": list(latest_draft_per_route.values()),
         "can_run": user.can(Perm.EDIT_CHART),
         "can_sign": user.can(Perm.SIGN_ELIGIBILITY),

@@ -51,7 +51,8 @@ def _screen(patient: Patient, prescriber: User) -> str:
         "heart_rate_bpm": 62 + seed % 24,
         "spo2_pct": 96 + seed % 4,
     }
-    route = ROUTES[seed % len(ROUTES)]
+    number = int("".join(ch for ch in patient.mrn if ch.isdigit()) or 0)
+    route = ROUTES[number % len(ROUTES)]
     assessment = run_assessment(patient, route=route, indication="trd", by=prescriber, vitals=vitals)
     if patient.status == Patient.Status.DECLINED:
         sign_assessment(
@@ -88,6 +89,14 @@ def seed(say: Callable[[str], None]) -> None:
         .select_related("site")
         .order_by("site__code", "mrn")
     )
+    unsigned_elsewhere = (
+        Patient.objects.filter(status__in=SCREENED, eligibility_assessments__isnull=True)
+        .exclude(pk__in=patients.values("pk"))
+        .count()
+    )
+    if unsigned_elsewhere:
+        plural = "s" if unsigned_elsewhere != 1 else ""
+        say(f"  eligibility: {unsigned_elsewhere} screened patient{plural} left unsigned (no demo prescriber there)")
     done = 0
     for patient in patients:
         with transaction.atomic():

@@ -89,10 +89,12 @@ def section_rows(patient: Patient, section: str) -> Any:
     return rows
 
 
-def _section_state(patient: Patient, section: str, model: type[Any], has_rows: bool) -> dict[str, Any]:
-    """Whether an empty section counts as "reviewed: none", and by whom, for the snapshot."""
-    if has_rows:
-        return {"state": "recorded"}
+def none_review(patient: Patient, section: str) -> ChartReview | None:
+    """The review that makes an empty ``section`` read as "reviewed: none", if one is still valid.
+
+    The latest review counts unless a row of the section was removed after it (the section changed since, so the
+    question is asked again). Callers check that the section has no counted rows.
+    """
     review = (
         ChartReview.objects.filter(patient=patient, section=section)
         .select_related("reviewed_by")
@@ -100,11 +102,20 @@ def _section_state(patient: Patient, section: str, model: type[Any], has_rows: b
         .first()
     )
     if review is None:
-        return {"state": "not_recorded"}
-    last_removal = model.objects.filter(patient=patient).aggregate(last=Max("removed_at"))["last"]
+        return None
+    last_removal = PENDING_MODELS[section].objects.filter(patient=patient).aggregate(last=Max("removed_at"))["last"]
     if last_removal is not None and last_removal > review.reviewed_at:
-        # Someone removed a row after the "none" review: the section changed since, so ask again.
-        return {"state": "not_recorded", "stale_review_id": review.pk}
+        return None
+    return review
+
+
+def _section_state(patient: Patient, section: str, has_rows: bool) -> dict[str, Any]:
+    """Whether a section is recorded, "reviewed: none" (and by whom), or not recorded, for the snapshot."""
+    if has_rows:
+        return {"state": "recorded"}
+    review = none_review(patient, section)
+    if review is None:
+        return {"state": "not_recorded"}
     return {
         "state": "reviewed_none",
         "review_id": review.pk,
@@ -171,7 +182,7 @@ def build_intake(
             notes.append(f"Diagnosis code {row.icd10_code!r} is not an ICD-10-CM code and was not used.")
 
     condition_rows = list(MedicalCondition.objects.current().filter(patient=patient))
-    conditions_state = _section_state(patient, Section.CONDITIONS, MedicalCondition, bool(condition_rows))
+    conditions_state = _section_state(patient, Section.CONDITIONS, bool(condition_rows))
     conditions: frozenset[clinical.Condition] | None = None
     ketamine_allergies = [
         a for a in Allergy.objects.current().filter(patient=patient) if _KETAMINE_ALLERGY.search(a.substance)
@@ -189,7 +200,7 @@ def build_intake(
         )
 
     medication_rows = list(section_rows(patient, Section.MEDICATIONS).order_by("name", "id"))
-    medications_state = _section_state(patient, Section.MEDICATIONS, MedicationEntry, bool(medication_rows))
+    medications_state = _section_state(patient, Section.MEDICATIONS, bool(medication_rows))
     medications: tuple[clinical.Medication, ...] | None = None
     medications_snapshot = []
     if medications_state["state"] != "not_recorded":
@@ -204,7 +215,7 @@ def build_intake(
         medications = tuple(meds)
 
     substance_rows = list(SubstanceUseEntry.objects.current().filter(patient=patient).order_by("substance", "id"))
-    substance_state = _section_state(patient, Section.SUBSTANCE_USE, SubstanceUseEntry, bool(substance_rows))
+    substance_state = _section_state(patient, Section.SUBSTANCE_USE, bool(substance_rows))
     substance_use: tuple[clinical.SubstanceUse, ...] | None = None
     if substance_state["state"] != "not_recorded":
         substance_use = tuple(
@@ -213,7 +224,7 @@ def build_intake(
         )
 
     trial_rows = list(section_rows(patient, Section.ANTIDEPRESSANT_TRIALS).order_by("started_on", "id"))
-    trials_state = _section_state(patient, Section.ANTIDEPRESSANT_TRIALS, AntidepressantTrial, bool(trial_rows))
+    trials_state = _section_state(patient, Section.ANTIDEPRESSANT_TRIALS, bool(trial_rows))
     trials: tuple[clinical.AntidepressantTrial, ...] | None = None
     trials_snapshot = []
     if trials_state["state"] != "not_recorded":

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from ketaclinic.accounts.roles import Perm
@@ -26,8 +26,8 @@ from ketaclinic.screening.forms import ReviewForm, RunForm, SignForm
 from ketaclinic.screening.intake import SCREENING_VITALS
 from ketaclinic.screening.models import ChartReview, EligibilityAssessment
 
-#: Where on the patient chart each kind of missing item is fixed (anchors of the chart sections).
-CHART_ANCHORS = {
+#: Where each kind of missing item is fixed: the demographics form or a chart section (its URL slug).
+CHART_PARTS = {
     "eligibility.age_missing": "demographics",
     "eligibility.pregnancy": "demographics",
     "eligibility.breastfeeding": "demographics",
@@ -43,7 +43,7 @@ HISTORY_SECTIONS = {
     "medications": ChartReview.Section.MEDICATIONS,
     "substance use": ChartReview.Section.SUBSTANCE_USE,
 }
-SECTION_ANCHORS = {
+SECTION_SLUGS = {
     ChartReview.Section.CONDITIONS: "conditions",
     ChartReview.Section.MEDICATIONS: "medications",
     ChartReview.Section.SUBSTANCE_USE: "substance-use",
@@ -51,13 +51,15 @@ SECTION_ANCHORS = {
 }
 
 
-def chart_url(patient_id: int, anchor: str = "") -> str:
-    """The patient chart (or one section of it)."""
-    try:
-        base = reverse("patients:chart", args=[patient_id])
-    except NoReverseMatch:  # the chart lives in the patients app; its URL name is the contract
-        base = f"/patients/{patient_id}/"
-    return f"{base}#{anchor}" if anchor else base
+def chart_url(patient_id: int) -> str:
+    return reverse("patients:chart", args=[patient_id])
+
+
+def fix_url(patient_id: int, part: str) -> str:
+    """Where ``part`` of the chart is edited: the demographics form or a chart section's page (its URL slug)."""
+    if part == "demographics":
+        return reverse("patients:edit_demographics", args=[patient_id])
+    return reverse("patients:section", args=[patient_id, part])
 
 
 def _missing_items(assessment: EligibilityAssessment) -> list[dict[str, Any]]:
@@ -82,20 +84,20 @@ def _missing_items(assessment: EligibilityAssessment) -> list[dict[str, Any]]:
             section = next((s for key, s in HISTORY_SECTIONS.items() if key in lowered), None)
             if section is not None:
                 entry.update(
-                    fix_url=chart_url(assessment.patient_id, SECTION_ANCHORS[section]),
+                    fix_url=fix_url(assessment.patient_id, SECTION_SLUGS[section]),
                     fix_label="Record them in the chart",
                     section=section,
                 )
         elif code == "eligibility.trd" and "antidepressant trials" in message.lower():
             entry.update(
-                fix_url=chart_url(assessment.patient_id, "trials"),
+                fix_url=fix_url(assessment.patient_id, "trials"),
                 fix_label="Record them in the chart",
                 section=ChartReview.Section.ANTIDEPRESSANT_TRIALS,
             )
         else:
-            entry.update(
-                fix_url=chart_url(assessment.patient_id, CHART_ANCHORS.get(code, "")), fix_label="Fix in the chart"
-            )
+            part = CHART_PARTS.get(code)
+            target = fix_url(assessment.patient_id, part) if part else chart_url(assessment.patient_id)
+            entry.update(fix_url=target, fix_label="Fix in the chart")
         entry["reviewed_since"] = entry["section"] in reviewed_since
         items.append(entry)
     return items

@@ -35,6 +35,7 @@ def test_it_is_hidden_from_roles_that_cannot_read_the_chart(cast):
 def test_it_offers_a_first_check_when_there_is_none(cast):
     html = render_card(cast.nurse, new_patient(cast))
     assert "No signed eligibility decision." in html and "Run eligibility check" in html
+    assert "Asked about, nothing to record" not in html
     assert "Run eligibility check" not in render_card(cast.therapist, new_patient(cast))
 
 
@@ -61,3 +62,12 @@ def test_an_incomplete_draft_is_shown_as_incomplete(cast):
     run_assessment(patient, route="iv", by=cast.nurse)
     html = render_card(cast.prescriber, patient)
     assert "Incomplete" in html and "review and sign" not in html
+
+
+def test_it_says_which_empty_sections_were_reviewed_as_none(cast, complete_patient):
+    patient = complete_patient()  # conditions, medications and substance use reviewed: none
+    add_entry(MedicalCondition, patient, by=cast.nurse, condition="cystitis")
+    html = render_card(cast.nurse, patient)
+    assert "Asked about, nothing to record: current medications (" in html
+    assert "; substance use (" in html
+    assert "medical and psychiatric conditions" not in html  # it has a row now

@@ -194,7 +194,7 @@ def test_the_page_shows_the_decision_in_words_and_every_finding_with_its_sources
     assert "Clinic policy" in body  # the bipolar precaution is a clinic choice
     assert "Best knowledge" in body  # the off-label note rests on best knowledge
     assert "Thase–Rush stage: <strong>II</strong>" in body
-    assert "Counted as failed (2 of 2 needed)" in body and "sertraline (ssri)" in body
+    assert "Counted as failed: 2 (at least 2 needed)" in body and "sertraline (ssri)" in body
     assert 'id="sign"' not in body  # therapists cannot sign
     assert AuditEvent.objects.filter(
         action="view", object_type="screening.eligibilityassessment", object_id=str(a.pk), actor=cast.therapist
@@ -211,9 +211,10 @@ def test_the_page_asks_for_what_is_missing_with_a_way_to_fix_each(client, cast):
     assert "What is missing" in body
     assert "Blood pressure at screening not recorded." in body
     assert "Enter it on the check form" in body
-    assert f"/patients/{patient.pk}/#conditions" in body
-    assert f"/patients/{patient.pk}/#trials" in body
-    assert f"/patients/{patient.pk}/#demographics" in body
+    assert reverse("patients:section", args=[patient.pk, "conditions"]) in body
+    assert reverse("patients:section", args=[patient.pk, "trials"]) in body
+    assert reverse("patients:section", args=[patient.pk, "substance-use"]) in body
+    assert reverse("patients:edit_demographics", args=[patient.pk]) in body
     assert body.count(">Reviewed: none</button>") == 4  # conditions, medications, substance use, trials
     assert "3 items reported by the patient await review and were not used" in body
     assert "Incomplete — cannot be approved yet" in body
