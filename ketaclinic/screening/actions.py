@@ -336,7 +336,7 @@ def sign_assessment(
         patient_id=locked.patient_id,
         site=locked.site,
         user=by,
-        detail={"prescriber_decision": decision, "supersedes": previous.pk if previous else None},
+        detail={"supersedes": previous.pk if previous else None},
     )
     if overriding:
         record(
@@ -345,7 +345,8 @@ def sign_assessment(
             patient_id=locked.patient_id,
             site=locked.site,
             user=by,
-            detail={"rules": sorted({f["code"] for f in locked.ruling_out_findings()})},
+            # The count only: rule ids name conditions, and audit details never carry health data.
+            detail={"overridden_findings": len(locked.ruling_out_findings())},
         )
 
     patient = locked.patient

@@ -150,7 +150,8 @@ def test_it_approves_an_eligible_check_and_makes_the_patient_eligible(cast, comp
     assert a.status == Status.SIGNED  # the caller's object is refreshed too
     patient.refresh_from_db()
     assert patient.status == Patient.Status.ELIGIBLE
-    assert events(AuditEvent.Action.SIGN, a).get().actor == cast.prescriber
+    sign_event = events(AuditEvent.Action.SIGN, a).get()
+    assert sign_event.actor == cast.prescriber and sign_event.detail == {"supersedes": None}
     assert not events(AuditEvent.Action.OVERRIDE, a).exists()
     assert not Task.objects.filter(patient=patient, status="open").exists()  # the nurse's sign-off task closed
 
@@ -219,7 +220,7 @@ def test_an_override_is_signed_audited_and_carries_what_it_set_aside(cast, compl
     assert {p["code"] for p in a.precautions} == {"eligibility.condition.hypertension_uncontrolled"}
     override = events(AuditEvent.Action.OVERRIDE, a).get()
     assert override.actor == cast.prescriber
-    assert override.detail == {"rules": ["eligibility.condition.hypertension_uncontrolled"]}
+    assert override.detail == {"overridden_findings": 1}
     patient.refresh_from_db()
     assert patient.status == Patient.Status.ELIGIBLE
 

@@ -220,3 +220,18 @@ def test_it_takes_screening_vitals_and_refuses_implausible_ones(cast):
 def test_its_snapshot_is_plain_json(cast, complete_patient):
     _, snapshot = build_intake(complete_patient(), vitals=CALM_VITALS)
     assert json.loads(json.dumps(snapshot)) == snapshot
+
+
+def test_it_leaves_out_and_explains_what_the_core_would_refuse(cast):
+    patient = new_patient(cast, sex_at_birth=Patient.SexAtBirth.MALE, breastfeeding=False)
+    add_entry(Diagnosis, patient, by=cast.nurse, icd10_code="F33.2", description="MDD", is_primary=True)
+    bad = add_entry(Diagnosis, patient, by=cast.nurse, icd10_code="F41.1", description="GAD")
+    Diagnosis.objects.filter(pk=bad.pk).update(icd10_code="GAD")  # a legacy free-text code
+    trial = add_entry(AntidepressantTrial, patient, by=cast.nurse, drug="sertraline", drug_class="ssri", weeks=8)
+    AntidepressantTrial.objects.filter(pk=trial.pk).update(drug="clonazepam", drug_class="benzodiazepine")
+    intake, snapshot = build_intake(patient)
+    assert intake.diagnoses == ("F33.2",)
+    assert intake.antidepressant_trials == ()
+    assert intake.breastfeeding is False and snapshot["not_asked_after_male_sex_at_birth"] == ["pregnant"]
+    assert "Diagnosis code 'GAD' is not an ICD-10-CM code and was not used." in snapshot["notes"]
+    assert any("clonazepam (benzodiazepine) is not an antidepressant treatment" in n for n in snapshot["notes"])
