@@ -101,9 +101,10 @@ def render_unavailable(request: HttpRequest, error: LinkUnavailable, token: str)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    # Health answers on a shared phone: never cache; never leak the token-bearing URL as a referrer.
+    # Health answers on a shared phone: never cache. The token-bearing URL goes out as a referrer only to this site
+    # ("same-origin"); "no-referrer" would make browsers send "Origin: null" and fail the CSRF check on every form.
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

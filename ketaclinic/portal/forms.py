@@ -374,13 +374,16 @@ class QuestionnaireForm(forms.Form):
     def questions(self) -> list[dict[str, Any]]:
         """Fields with what the template needs for skip logic (``data-asked-when``)."""
         out = []
+        # Numbers would jump (1, 2, 6) when skip logic hides questions, so instruments with skip logic go unnumbered.
+        numbered = not any(item.asked_when for item in self.instrument.items)
         for name, field in self.fields.items():
             item: Item = field.item  # type: ignore[attr-defined]
             condition = ""
             if item.asked_when is not None:
                 trigger, needed = item.asked_when
                 condition = f"{trigger}={'yes' if needed is True else 'no' if needed is False else needed}"
-            out.append({"field": self[name], "item": item, "asked_when": condition, "number": field.number})  # type: ignore[attr-defined]
+            number = field.number if numbered else None  # type: ignore[attr-defined]
+            out.append({"field": self[name], "item": item, "asked_when": condition, "number": number})
         return out
 
 

@@ -88,7 +88,7 @@ def test_it_walks_the_link_through_its_states(client: Client, intake: tuple[Port
     assert response.status_code == 200
     assert "Hello Rob" in response.content.decode()
     assert response["Cache-Control"].startswith("no-store") or "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     link.refresh_from_db()
     assert link.state == "opened" and link.first_opened_at is not None
     walk(client, token)

@@ -176,6 +176,7 @@ def support(request: HttpRequest, link: PortalLink, step: str) -> HttpResponse:
     draft = actions.draft_for(link)
     context = _base_context(request, link, draft, step)
     context["next_url"] = _url(link, request, _next_step(step))
+    context["safety_shown"] = False  # the page is the full crisis box; no reminder banner above it
     return render(request, "portal/crisis.html", context)
 
 
@@ -224,7 +225,7 @@ def review(request: HttpRequest, link: PortalLink) -> HttpResponse:
         except actions.IntakeError:
             # A second tab or a double tap got here first: the intake is in, this link is spent.
             return render_unavailable(request, LinkUnavailable("used", link), request.portal_token)  # type: ignore[attr-defined]
-        thanks = {"link": link, "site": link.site, "submission": submission, "safety_shown": draft.safety_shown_at}
+        thanks = {"link": link, "site": link.site, "submission": submission, "crisis": draft.safety_shown_at}
         return render(request, "portal/thanks.html", thanks)
     context = _base_context(request, link, draft, "review")
     context["summary"] = _summary(draft)
@@ -255,5 +256,4 @@ def renew(request: HttpRequest, token: str) -> HttpResponse:
         actions.request_new_link(link)
     response = render(request, "portal/renew_requested.html", {"site": link.site})
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response
