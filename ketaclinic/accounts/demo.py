@@ -49,6 +49,7 @@ STAFF = [
     ("desk.patel", "Priya Patel", "", [Role.COORDINATOR], ["riverside"]),
     ("admin.chen", "Wei Chen", "", [Role.CLINIC_ADMIN], ["riverside", "hillcrest"]),
     ("nurse.hill", "Sam Hill", "RN", [Role.NURSE], ["hillcrest"]),
+    ("dr.hale", "Dr Morgan Hale", "MD", [Role.PRESCRIBER], ["hillcrest"]),
 ]
 
 
