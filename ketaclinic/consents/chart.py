@@ -22,6 +22,5 @@ def chart_card(request: HttpRequest, patient: Any) -> dict[str, Any] | None:
     statuses = Consent.objects.filter(patient=patient).status_by_kind(timezone.now())
     return {
         "consent_statuses": statuses,
-        "consents_missing": sum(1 for s in statuses if not s.is_valid),
         "can_sign_consents": access.can_sign(user),
     }

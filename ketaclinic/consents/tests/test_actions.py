@@ -97,7 +97,7 @@ def test_it_stores_the_sha256_of_the_pdf_file(patient, cast, media_root: Path) -
     assert consent.pdf_sha256 == hashlib.sha256(stored).hexdigest()
 
 
-def test_portal_signatures_have_no_witness_and_record_the_address(patient, cast) -> None:
+def test_it_records_portal_signatures_without_a_witness_and_with_the_address(patient, cast) -> None:
     consent = sign(patient, cast, channel="portal", by=None, witnessed_by=None, ip="2001:db8::5")
     assert consent.witnessed_by is None and consent.recorded_by is None
     assert consent.signed_ip == "2001:db8::5"
@@ -106,7 +106,7 @@ def test_portal_signatures_have_no_witness_and_record_the_address(patient, cast)
     assert sign(patient, cast, channel="portal", by=None, witnessed_by=None, ip=None).signed_ip is None
 
 
-def test_rems_and_psychotherapy_texts_say_what_they_must(patient, cast) -> None:
+def test_it_renders_rems_and_psychotherapy_texts_that_say_what_they_must(patient, cast) -> None:
     rems = pdf_text(sign(patient, cast, kind=Consent.Kind.ESKETAMINE_REMS))
     for phrase in (
         "You must be enrolled in the SPRAVATO REMS before your first dose",
@@ -123,11 +123,11 @@ def test_rems_and_psychotherapy_texts_say_what_they_must(patient, cast) -> None:
     assert "valid for 12 months" in therapy
 
 
-def test_rems_enrolment_does_not_expire_by_default(patient, cast) -> None:
+def test_it_keeps_rems_enrolment_without_expiry_by_default(patient, cast) -> None:
     assert sign(patient, cast, kind=Consent.Kind.ESKETAMINE_REMS).expires_at is None
 
 
-def test_expiry_follows_the_clinic_setting(patient, cast, settings) -> None:
+def test_it_sets_expiry_from_the_clinic_setting(patient, cast, settings) -> None:
     settings.CONSENT_EXPIRY_MONTHS = {"ketamine_treatment": 6, "esketamine_rems": 24}
     with time_machine.travel(dt.datetime(2026, 8, 31, 17, 0, tzinfo=dt.UTC), tick=False):
         treatment = sign(patient, cast)
@@ -155,7 +155,7 @@ def test_it_refuses_a_bad_expiry_setting(settings, configured, message) -> None:
         texts.expiry_months("ketamine_treatment")
 
 
-def test_valid_consent_is_the_latest_one_that_holds_at_the_moment(patient, cast) -> None:
+def test_it_finds_the_latest_consent_that_holds_at_the_moment(patient, cast) -> None:
     with time_machine.travel(dt.datetime(2025, 1, 10, 15, 0, tzinfo=dt.UTC), tick=False):
         first = sign(patient, cast)
     with time_machine.travel(dt.datetime(2025, 12, 1, 15, 0, tzinfo=dt.UTC), tick=False):
@@ -174,12 +174,12 @@ def test_valid_consent_is_the_latest_one_that_holds_at_the_moment(patient, cast)
         valid_consent(patient, "nothing")
 
 
-def test_valid_consent_is_per_patient(patient, patient_b, cast) -> None:
+def test_it_finds_valid_consents_per_patient(patient, patient_b, cast) -> None:
     sign(patient, cast)
     assert valid_consent(patient_b, Consent.Kind.KETAMINE_TREATMENT) is None
 
 
-def test_revoking_ends_validity_from_that_moment_and_keeps_the_document(patient, cast) -> None:
+def test_it_ends_validity_at_revocation_and_keeps_the_document(patient, cast) -> None:
     with time_machine.travel(dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC), tick=False):
         consent = sign(patient, cast, kind=Consent.Kind.ESKETAMINE_REMS)
     with time_machine.travel(dt.datetime(2026, 3, 1, 15, 0, tzinfo=dt.UTC), tick=False):
@@ -194,7 +194,7 @@ def test_revoking_ends_validity_from_that_moment_and_keeps_the_document(patient,
     assert valid_consent(patient, kind, at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC)) is None
 
 
-def test_revoking_needs_a_reason_and_happens_once(patient, cast) -> None:
+def test_it_revokes_once_and_only_with_a_reason(patient, cast) -> None:
     consent = sign(patient, cast)
     with pytest.raises(ValueError, match=r"^reason: say why"):
         revoke_consent(consent, by=cast.nurse, reason="  ")
@@ -205,7 +205,7 @@ def test_revoking_needs_a_reason_and_happens_once(patient, cast) -> None:
         revoke_consent(consent, by=cast.nurse, reason="Again")
 
 
-def test_signing_and_revoking_are_audited_without_clinical_values(patient, cast) -> None:
+def test_it_audits_signing_and_revoking_without_clinical_values(patient, cast) -> None:
     consent = sign(patient, cast)
     revoke_consent(consent, by=cast.prescriber, reason="Patient changed their mind about treatment")
 
@@ -218,7 +218,7 @@ def test_signing_and_revoking_are_audited_without_clinical_values(patient, cast)
     assert "changed their mind" not in str(revoked.detail)
 
 
-def test_a_failure_after_the_pdf_is_written_removes_the_file_and_the_row(patient, cast, monkeypatch, media_root):
+def test_it_removes_the_file_and_the_row_when_signing_fails_late(patient, cast, monkeypatch, media_root):
     def broken_record(*args, **kwargs):
         raise RuntimeError("audit store unavailable")
 
@@ -229,12 +229,12 @@ def test_a_failure_after_the_pdf_is_written_removes_the_file_and_the_row(patient
     assert not any(path.is_file() for path in media_root.rglob("*.pdf"))
 
 
-def test_pdfs_fetch_nothing_from_urls() -> None:
+def test_it_fetches_nothing_from_urls_into_pdfs() -> None:
     with pytest.raises(ValueError, match="no external resources"):
         actions._refuse_fetching("http://169.254.169.254/latest/meta-data/")
 
 
-def test_a_consent_reads_as_its_kind_and_date_and_is_not_valid_before_it_was_signed(patient, cast) -> None:
+def test_it_reads_as_kind_and_date_and_is_not_valid_before_signing(patient, cast) -> None:
     with time_machine.travel(NOW, tick=False):
         consent = sign(patient, cast)
     earlier = NOW - dt.timedelta(days=1)

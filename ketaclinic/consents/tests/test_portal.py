@@ -26,7 +26,7 @@ def sign_url(token, kind=KIND):
     return reverse("consents_portal:sign", kwargs={"token": token, "kind": kind})
 
 
-def test_the_patient_reads_and_signs_without_signing_in(client, patient, consent_link) -> None:
+def test_it_lets_the_patient_read_and_sign_without_signing_in(client, patient, consent_link) -> None:
     link, token = consent_link
 
     page = client.get(sign_url(token))
@@ -50,7 +50,7 @@ def test_the_patient_reads_and_signs_without_signing_in(client, patient, consent
     assert client.get(sign_url(token)).status_code == 410  # spent
 
 
-def test_the_portal_signature_is_audited_as_the_patient_with_the_token_redacted(client, patient, consent_link):
+def test_it_audits_the_portal_signature_as_the_patient_with_the_token_redacted(client, patient, consent_link):
     link, token = consent_link
     client.post(sign_url(token), {"signed_name": "Maya Holloway-Reyes", "agree": "on"})
 
@@ -60,7 +60,7 @@ def test_the_portal_signature_is_audited_as_the_patient_with_the_token_redacted(
     assert not AuditEvent.objects.filter(path__contains=token).exists()
 
 
-def test_a_wrong_name_or_no_agreement_keeps_what_was_typed(client, patient, consent_link) -> None:
+def test_it_keeps_what_was_typed_on_a_wrong_name_or_no_agreement(client, patient, consent_link) -> None:
     _, token = consent_link
 
     wrong = client.post(sign_url(token), {"signed_name": "May Holloway", "agree": "on"})
@@ -75,7 +75,7 @@ def test_a_wrong_name_or_no_agreement_keeps_what_was_typed(client, patient, cons
     assert not Consent.objects.exists()
 
 
-def test_any_live_link_of_the_patient_opens_the_consents_and_keeps_working(client, patient, cast) -> None:
+def test_it_opens_consents_from_any_live_link_which_keeps_working(client, patient, cast) -> None:
     link, token = create_link(patient, purpose=PortalLink.Purpose.INTAKE, by=cast.nurse, email=None)
 
     index = client.get(reverse("consents_portal:index", kwargs={"token": token}))
@@ -97,7 +97,7 @@ def test_any_live_link_of_the_patient_opens_the_consents_and_keeps_working(clien
     assert AuditEvent.objects.filter(action="view", object_type="consents.consent", object_id=str(consent.pk)).exists()
 
 
-def test_a_valid_consent_is_shown_instead_of_a_second_form(client, patient, cast, consent_link) -> None:
+def test_it_shows_a_valid_consent_instead_of_a_second_form(client, patient, cast, consent_link) -> None:
     _, token = consent_link
     sign_consent(patient, kind=KIND, signed_name=patient.legal_name, channel="portal", ip=None)
 
@@ -109,7 +109,7 @@ def test_a_valid_consent_is_shown_instead_of_a_second_form(client, patient, cast
     assert Consent.objects.count() == 1
 
 
-def test_a_consent_ending_within_30_days_may_be_renewed(client, patient, cast) -> None:
+def test_it_lets_a_consent_ending_within_30_days_be_renewed(client, patient, cast) -> None:
     with time_machine.travel(dt.datetime(2025, 12, 10, 15, 0, tzinfo=dt.UTC), tick=False):
         sign_consent(patient, kind=KIND, signed_name=patient.legal_name, channel="portal", ip=None)
     with time_machine.travel(dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)):
@@ -121,14 +121,16 @@ def test_a_consent_ending_within_30_days_may_be_renewed(client, patient, cast) -
     assert Consent.objects.count() == 2
 
 
-def test_done_without_a_signature_goes_back_to_the_form(client, patient, cast) -> None:
+def test_it_sends_done_without_a_signature_back_to_the_form(client, patient, cast) -> None:
     _, token = create_link(patient, purpose=PortalLink.Purpose.INTAKE, by=cast.nurse, email=None)
     response = client.get(reverse("consents_portal:done", kwargs={"token": token, "kind": KIND}))
     assert response.status_code == 302 and response["Location"] == sign_url(token)
     assert client.get(reverse("consents_portal:copy", kwargs={"token": token, "kind": KIND})).status_code == 404
 
 
-def test_unusable_links_get_the_portal_page_and_unknown_kinds_a_404(client, patient, cast, consent_link) -> None:
+def test_it_answers_bad_links_with_the_portal_page_and_unknown_kinds_with_404(
+    client, patient, cast, consent_link
+) -> None:
     link, token = consent_link
     assert client.get(sign_url(token, "tattoo")).status_code == 404
     assert client.get(sign_url("x" * 43)).status_code == 404

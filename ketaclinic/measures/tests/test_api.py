@@ -51,7 +51,7 @@ def test_it_scores_and_stores_a_staff_entered_response(client, cast, patient) ->
     assert stored.entered_by == cast.nurse and stored.answers["q1"] == 2
 
 
-def test_a_positive_item_9_opens_the_suicide_risk_task(client, cast, patient) -> None:
+def test_it_opens_the_suicide_risk_task_on_a_positive_item_9(client, cast, patient) -> None:
     body = {
         "patient": patient.pk,
         "instrument": "phq9",
@@ -75,7 +75,7 @@ def test_a_positive_item_9_opens_the_suicide_risk_task(client, cast, patient) ->
         ([0] * 11, "answers", "11 answers given but the instrument has 10 items"),
     ],
 )
-def test_invalid_answers_answer_422_naming_the_item_and_allowed_values(client, cast, patient, answers, field, message):
+def test_it_answers_422_naming_the_item_and_allowed_values(client, cast, patient, answers, field, message):
     body = {"patient": patient.pk, "instrument": "phq9", "answers": answers, "respondent": "patient"}
     response = post(client, cast.nurse, body)
 
@@ -105,7 +105,7 @@ def test_it_refuses_unknown_instruments_strings_and_bad_times(client, cast, pati
     assert not QuestionnaireResponse.objects.exists()
 
 
-def test_a_retried_post_with_the_same_key_stores_once(client, cast, patient) -> None:
+def test_it_stores_a_retried_post_with_the_same_key_once(client, cast, patient) -> None:
     body = {
         "patient": patient.pk,
         "instrument": "gad7",
@@ -121,7 +121,7 @@ def test_a_retried_post_with_the_same_key_stores_once(client, cast, patient) -> 
     assert QuestionnaireResponse.objects.count() == 1
 
 
-def test_access_rules_match_the_screens(client, cast, patient) -> None:
+def test_it_applies_the_access_rules_of_the_screens(client, cast, patient) -> None:
     body = {"patient": patient.pk, "instrument": "gad7", "answers": [0] * 7, "respondent": "patient"}
     assert client.post(URL, body, content_type="application/json").status_code == 401
     assert post(client, cast.therapist, body).status_code == 403
@@ -162,7 +162,7 @@ def test_it_lists_a_patients_responses_newest_first_and_audits_the_read(client, 
     assert reads.count() == 3 and reads.first().patient_id == patient.pk
 
 
-def test_list_parameters_are_validated(client, cast, patient) -> None:
+def test_it_validates_list_parameters(client, cast, patient) -> None:
     client.force_login(cast.nurse)
     unknown = client.get(URL, {"patient": patient.pk, "instrument": "bdi"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "instrument"
@@ -170,7 +170,7 @@ def test_list_parameters_are_validated(client, cast, patient) -> None:
     assert client.get(URL).status_code == 422
 
 
-def test_the_openapi_schema_documents_the_endpoints(client, cast) -> None:
+def test_it_documents_the_endpoints_in_openapi(client, cast) -> None:
     client.force_login(cast.nurse)
     schema = client.get("/api/openapi.json").json()
     post_op = schema["paths"]["/api/measures"]["post"]
