@@ -278,11 +278,10 @@ class MeasurementForm(ChartEntryForm):
 
     def clean_weight_kg(self) -> Decimal | None:
         value: Decimal | None = self.cleaned_data.get("weight_kg")
-        low, high = WEIGHT_KG_RANGE
+        high = WEIGHT_KG_RANGE[1]
+        # One decimal place is enforced by the field, so "above 0" means at least the model's 0.1 kg.
         if value is not None and not (Decimal(0) < value <= high):
             raise forms.ValidationError(f"Weight: must be above 0 kg and at most {high:.0f} kg (you entered {value}).")
-        if value is not None and value < low:
-            raise forms.ValidationError(f"Weight: must be at least {low} kg.")
         return value
 
     def clean_height_cm(self) -> Decimal | None:

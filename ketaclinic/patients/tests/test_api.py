@@ -186,6 +186,13 @@ def test_it_keeps_the_front_desk_out_of_pregnancy_status(client, cast):
     assert client.get(f"/api/patients/{patient.pk}").json()["pregnant"] is True
 
 
+def test_it_lets_a_registering_clinician_record_pregnancy(client, cast):
+    both = UserFactory.create(username="both", roles=[Role.COORDINATOR, Role.NURSE], sites=[cast.site_a])
+    client.force_login(both)
+    response = _post(client, "/api/patients", _new(pregnant=False))
+    assert response.status_code == 201 and response.json()["pregnant"] is False
+
+
 def test_it_needs_a_site_to_register(client, cast):
     loner = UserFactory.create(username="loner", roles=[Role.COORDINATOR])
     client.force_login(loner)

@@ -153,6 +153,22 @@ def test_it_shows_the_latest_response_per_instrument(client, cast, patient):
     assert "Suicide risk" not in text
 
 
+def test_it_still_shows_a_response_to_an_instrument_no_longer_catalogued(client, cast, patient):
+    from ketaclinic.measures.models import QuestionnaireResponse
+
+    QuestionnaireResponse.objects.create(
+        patient=patient,
+        site=patient.site,
+        instrument="old_scale",
+        answers={},
+        total=4,
+        respondent="clinician",
+        channel="clinic",
+    )
+    line = _chart(client, cast.prescriber, patient).context["summary"].measures[0]
+    assert (line.name, line.total, line.maximum) == ("old_scale", 4, None)
+
+
 def test_it_shows_status_changes(client, cast):
     patient = actions.register_patient(
         site=cast.site_a,

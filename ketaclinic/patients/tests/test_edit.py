@@ -155,8 +155,8 @@ def test_it_lets_a_coordinator_edit_contacts_but_not_pregnancy(client, cast, pat
 def test_it_refuses_a_stale_edit_with_409_and_keeps_what_was_typed(client, cast, patient):
     client.force_login(cast.nurse)
     url = reverse("patients:edit_demographics", args=[patient.pk])
-    typed = _demographics(patient, phone="555-0001", pronouns="they/them")
-    actions.update_patient(patient, by=cast.prescriber, expected_version=1, phone="555-0999")
+    typed = _demographics(patient, phone="555-0001", pronouns="they/them", breastfeeding="false")
+    actions.update_patient(patient, by=cast.prescriber, expected_version=1, phone="555-0999", pregnant=True)
     response = client.post(url, typed)
     html = response.content.decode()
     assert response.status_code == 409
@@ -164,6 +164,7 @@ def test_it_refuses_a_stale_edit_with_409_and_keeps_what_was_typed(client, cast,
     assert 'value="555-0001"' in html and 'value="they/them"' in html  # what was typed is kept
     conflict = {c["label"]: (c["saved"], c["yours"]) for c in response.context["conflict"]}
     assert conflict["Phone"] == ("555-0999", "555-0001")
+    assert conflict["Pregnant"] == ("Yes", "—") and conflict["Breast-feeding"] == ("—", "No")
     patient.refresh_from_db()
     assert (patient.phone, patient.pronouns, patient.version) == ("555-0999", "she/her", 2)
 

@@ -112,3 +112,9 @@ def test_it_shows_status_changes_with_labels(cast):
     change = patient_history(patient)[0]
     fields = {f.label: (f.old, f.new) for f in change.fields}
     assert fields == {"Status": ("Referral", "In treatment"), "Status reason": ("—", "course started")}
+
+
+def test_it_leaves_out_saves_that_changed_nothing_visible(cast):
+    patient = PatientFactory.create(site=cast.site_a)
+    actions.set_status(patient, "referral", by=cast.nurse)  # only the version moves
+    assert [c.kind for c in patient_history(patient)] == ["added"]

@@ -95,6 +95,18 @@ def test_it_marks_interaction_relevant_medications(cast, patient):
     assert not MedicationFactory.build(stopped_on=dt.date(2000, 1, 1)).is_current
 
 
+def test_it_fills_a_blank_trial_class_for_a_catalogued_drug(cast, patient):
+    from ketaclinic.patients.models import AntidepressantTrial
+
+    trial = AntidepressantTrial(patient=patient, site=patient.site, drug="Mirtazapine")
+    trial.full_clean()
+    assert trial.drug_class == "mirtazapine"
+    unknown = AntidepressantTrial(patient=patient, site=patient.site, drug="Brandix")
+    with pytest.raises(ValidationError) as error:
+        unknown.full_clean()
+    assert list(error.value.message_dict) == ["drug_class"]
+
+
 def test_it_checks_a_trials_class(cast, patient):
     trial = TrialFactory.build(patient=patient, site=patient.site, drug="bupropion", drug_class="ssri")
     with pytest.raises(ValidationError, match="Bupropion in the drug catalogue"):
@@ -189,6 +201,11 @@ def test_it_shows_patients_of_the_users_sites_only(cast, patient, patient_b):
 
 
 def test_it_describes_rows_for_people(cast, patient):
+    from ketaclinic.patients.actions import next_mrn
+    from ketaclinic.patients.models import MrnCounter
+
+    next_mrn(cast.site_a)
+    assert str(MrnCounter.objects.get()) == f"{cast.site_a.pk}: 2"
     assert str(patient) == f"Mo Quill ({patient.mrn})"
     assert (
         str(DiagnosisFactory.build()) == "F33.2 Major depressive disorder, recurrent, severe without psychotic features"

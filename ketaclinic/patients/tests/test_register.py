@@ -130,3 +130,12 @@ def test_it_shows_a_validation_error_the_form_did_not_catch(client, cast, monkey
     client.force_login(cast.coordinator)
     response = client.post(reverse("patients:register"), _form())
     assert response.status_code == 400 and "The record could not be saved." in response.content.decode()
+
+
+def test_it_lets_a_registering_clinician_record_pregnancy(client, cast):
+    both = UserFactory.create(username="both", roles=[Role.COORDINATOR, Role.NURSE], sites=[cast.site_a])
+    client.force_login(both)
+    assert 'name="pregnant"' in client.get(reverse("patients:register")).content.decode()
+    response = client.post(reverse("patients:register"), _form(pregnant="false", breastfeeding="unknown"))
+    assert response.status_code == 302
+    assert Patient.objects.get().pregnant is False
