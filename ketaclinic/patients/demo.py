@@ -95,10 +95,11 @@ PEOPLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("Nikolai", "Brandt", "male", "hillcrest", S.DISCHARGED),
 )
 
-#: Who does what at each demo site (the demo staff of ``accounts.demo``).
+#: Who does what at each demo site (the demo staff of ``accounts.demo``; Hillcrest has no coordinator, so its nurse
+#: registers patients).
 STAFF_BY_SITE: dict[str, dict[str, str]] = {
     "riverside": {"desk": "desk.patel", "prescriber": "dr.rivera", "nurse": "nurse.okafor"},
-    "hillcrest": {"desk": "nurse.hill", "prescriber": "nurse.hill", "nurse": "nurse.hill"},
+    "hillcrest": {"desk": "nurse.hill", "prescriber": "dr.hale", "nurse": "nurse.hill"},
 }
 
 REFERRERS = (
