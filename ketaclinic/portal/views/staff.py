@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic import clinical
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.patients.access import access_patient
@@ -174,9 +175,12 @@ def render_review(
         }
         for name, change in submission.contact_changes.items()
     ]
-    responses = QuestionnaireResponse.objects.filter(
-        patient=submission.patient, submission_key__startswith=f"{submission.link_id}:"
-    ).order_by("completed_at", "id")
+    responses = [
+        {"response": r, "name": clinical.get_instrument(r.instrument).name}
+        for r in QuestionnaireResponse.objects.filter(
+            patient=submission.patient, submission_key__startswith=f"{submission.link_id}:"
+        ).order_by("completed_at", "id")
+    ]
     context = {
         "submission": submission,
         "patient": submission.patient,
