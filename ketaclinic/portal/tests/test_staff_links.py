@@ -162,3 +162,17 @@ def test_the_chart_card_template_renders_states_and_actions(
     assert reverse("portal:revoke", args=[live.pk]) in html
     assert reverse("portal:revoke", args=[link.pk]) not in html  # completed: nothing to revoke
     assert "Completed" in html and "Send intake link" in html
+
+
+def test_the_front_desk_chart_offers_the_link_but_not_the_review(
+    client: Client, cast: Cast, intake: tuple[PortalLink, str]
+) -> None:
+    link, token = intake
+    walk(Client(), token)
+    Client().post(reverse("portal:intake_review", kwargs={"token": token}))
+    client.force_login(cast.coordinator)
+    desk = client.get(reverse("patients:chart", args=[link.patient_id])).content.decode()
+    assert "Send intake link" in desk and "Intake awaiting review" not in desk
+    client.force_login(cast.nurse)
+    nurse = client.get(reverse("patients:chart", args=[link.patient_id])).content.decode()
+    assert "Intake awaiting review" in nurse and reverse("portal:review", args=[link.submission.pk]) in nurse
