@@ -875,10 +875,13 @@ def _site_hours(course: Course) -> Any:
     return hours
 
 
-def _phase_sessions(phase: clinical.Phase, starts: Sequence[dt.datetime], first: dt.datetime | None) -> int:
+def _phase_sessions(
+    course: Course, phase: clinical.Phase, starts: Sequence[dt.datetime], first: dt.datetime | None
+) -> int:
     if first is None:
         return 0
-    return sum(1 for s in starts if s >= first and phase.covers(clinical.course_week(first, s)))
+    zone = course.site.zone
+    return sum(1 for s in starts if s >= first and phase.covers(planning.week_of(first, s, zone)))
 
 
 def plan_phase(
@@ -913,7 +916,7 @@ def plan_phase(
     first = course_start(course)
     if count is None:
         wanted = target.total_sessions or DEFAULT_LATER_PHASE_SESSIONS
-        count = max(wanted - _phase_sessions(target, existing, first), 0)
+        count = max(wanted - _phase_sessions(course, target, existing, first), 0)
         if count == 0:
             raise CourseError("phase", f"every session of the {target.name} phase is already booked")
     try:
@@ -953,7 +956,7 @@ def plan_from_starts(course: Course, phase: str, starts: Sequence[dt.datetime]) 
     number = sessions.next_sequence_number(course)
     planned = tuple(
         planning.PlannedSession(
-            number + i, s, s + atype.total, clinical.course_week(first, s) if s >= first else 0, target.name
+            number + i, s, s + atype.total, planning.week_of(first, s, course.site.zone), target.name
         )
         for i, s in enumerate(ordered)
     )
@@ -982,7 +985,7 @@ def spacing_problems(
     wanted = set(starts)
     return {
         start: problems
-        for start, problems in planning.check_series(proto, everything, course_start=first)
+        for start, problems in planning.check_series(proto, everything, course_start=first, zone=course.site.zone)
         if start in wanted and problems
     }
 
@@ -1010,8 +1013,8 @@ def _valid_alternatives(
     first = course.started_at or (min([*others, start]) if others else None)
     out = []
     for slot in sorted(slots, key=lambda s: abs(s.start - start)):
-        base = first if first is not None and first <= slot.start else slot.start
-        check = clinical.check_spacing(proto, [o for o in others if o >= base], slot.start, course_start=base)
+        base = first if first is not None and first <= slot.start else None
+        check = planning.spacing_check(proto, others, slot.start, course_start=base, zone=course.site.zone)
         if check.ok:
             out.append(slot)
     return out[:ALTERNATIVES_SHOWN]
@@ -1160,7 +1163,7 @@ def replan_after_move(course: Course, moved_appointment: Appointment) -> Replan:
     proto = effective_protocol(course)
     starts = [a.starts_at for a in standing]
     first = course.started_at or (min(starts) if starts else None)
-    checked = dict(planning.check_series(proto, starts, course_start=first))
+    checked = dict(planning.check_series(proto, starts, course_start=first, zone=course.site.zone))
     items = []
     for appointment in standing:
         if appointment.starts_at < moved_appointment.starts_at and appointment.pk != moved_appointment.pk:
@@ -1204,7 +1207,7 @@ def move_session(
     earlier = [a.starts_at for a in standing if a.starts_at <= new_start]
     first = course.started_at or min([*earlier, new_start])
     if new_start >= first:
-        check = clinical.check_spacing(proto, [s for s in earlier if s >= first], new_start, course_start=first)
+        check = planning.spacing_check(proto, earlier, new_start, course_start=first, zone=course.site.zone)
         problems = list(check.problems)
     else:
         problems = ["it would come before the start of the course"]
@@ -1222,7 +1225,7 @@ def _missed_rule(course: Course, appointment: Appointment, worsening: bool | Non
     """(course week, phase, rule, guidance, suggestion) for a missed session of ``course``."""
     proto = effective_protocol(course)
     first = course_start(course) or appointment.starts_at
-    week = clinical.course_week(first, appointment.starts_at) if appointment.starts_at >= first else 1
+    week = max(planning.week_of(first, appointment.starts_at, course.site.zone), 1)
     phase = clinical.phase_for_week(proto, week)
     phase_name = phase.name if phase else ""
     in_first_phase = phase is not None and phase == proto.phases[0]
@@ -1252,16 +1255,15 @@ def _missed_rule(course: Course, appointment: Appointment, worsening: bool | Non
     standing = [a for a in sessions.holding(course) if a.pk != appointment.pk]
     starts = [a.starts_at for a in standing]
     later = [a for a in standing if a.starts_at > appointment.starts_at]
-    checked = dict(
-        planning.check_series(proto, starts, course_start=course.started_at or (min(starts) if starts else None))
-    )
+    first_start = course.started_at or (min(starts) if starts else None)
+    checked = dict(planning.check_series(proto, starts, course_start=first_start, zone=course.site.zone))
     crowded = [a for a in later if checked.get(a.starts_at)]
     guidance = "The series continues: the remaining sessions keep their times" + (
         f"; {len(crowded)} of them now break the spacing and need moving." if crowded else " and keep the spacing."
     )
     suggestion = ""
     if in_first_phase:
-        in_phase = _phase_sessions(proto.phases[0], starts, course.started_at or (min(starts) if starts else None))
+        in_phase = _phase_sessions(course, proto.phases[0], starts, first_start)
         planned = course.planned_induction_sessions
         if in_phase < planned:
             suggestion = (

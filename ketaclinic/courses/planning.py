@@ -21,12 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ketaclinic.clinical import ClinicPolicy, Phase, Protocol, check_spacing, course_week
+from ketaclinic.clinical import ClinicPolicy, Phase, Protocol, SpacingCheck, check_spacing, course_week
 
 #: The default weekly pattern for a phase that allows this many sessions a week (Monday = 0).
 DEFAULT_PATTERNS: dict[int, tuple[int, ...]] = {3: (0, 2, 4), 2: (0, 3)}
 #: How far a plan may look ahead for an open-ended phase before giving up.
 HORIZON_WEEKS = 52
+#: Appointments start on quarter hours (the scheduling app's slot).
+QUARTER = 15
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -119,6 +121,45 @@ def check_weekdays(phase: Phase, weekdays: Sequence[int]) -> tuple[int, ...]:
     return days
 
 
+def utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC. Python subtracts two datetimes of the *same* zone on the wall clock (Saturday 09:00 CST to
+    Monday 09:00 CDT is "48 h"), so intervals are always measured between UTC times (47 h, as elapsed)."""
+    return moment.astimezone(dt.UTC)
+
+
+def week_origin(course_start: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """Course week 1 begins at midnight (site time) of the day of session 1, in UTC: course weeks then follow the
+    calendar across a DST change (Saturday 09:00 CDT is still a week after Saturday 09:00 CST)."""
+    day = course_start.astimezone(zone).date()
+    return local(day, dt.time(0), zone).astimezone(dt.UTC)
+
+
+def week_of(course_start: dt.datetime, moment: dt.datetime, zone: ZoneInfo) -> int:
+    """The 1-based course week of ``moment`` (0 before the course starts)."""
+    origin = week_origin(course_start, zone)
+    return course_week(origin, utc(moment)) if utc(moment) >= origin else 0
+
+
+def spacing_check(
+    protocol: Protocol,
+    others: Sequence[dt.datetime],
+    proposed: dt.datetime,
+    *,
+    course_start: dt.datetime | None,
+    zone: ZoneInfo,
+    policy: ClinicPolicy | None = None,
+) -> SpacingCheck:
+    """``clinical.check_spacing`` with elapsed-time intervals (UTC) and calendar course weeks (:func:`week_origin`).
+
+    ``course_start`` None: ``proposed`` or the earliest of ``others`` starts the course. Sessions before the course
+    start are ignored.
+    """
+    first = min([utc(s) for s in [*others, proposed]]) if course_start is None else utc(course_start)
+    origin = week_origin(first, zone)
+    earlier = [utc(s) for s in others if utc(s) >= origin]
+    return check_spacing(protocol, earlier, utc(proposed), course_start=origin, policy=policy)
+
+
 def local(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
     """``day`` at wall-clock ``at`` in ``zone``, normalised (a time skipped by a DST change moves forward)."""
     naive = dt.datetime.combine(day, at)
@@ -136,8 +177,9 @@ def fit_time(hours: DayHours, preferred: dt.time, duration: dt.timedelta) -> tup
     wanted = dt.datetime.combine(base, preferred)
     best: tuple[dt.timedelta, dt.datetime] | None = None
     for opens, closes in hours.periods:
-        first = dt.datetime.combine(base, opens)
-        last = dt.datetime.combine(base, closes) - duration
+        # Bookings start on quarter hours: the earliest start rounds up, the latest down.
+        first = _quarter(dt.datetime.combine(base, opens), up=True)
+        last = _quarter(dt.datetime.combine(base, closes) - duration, up=False)
         if last < first:
             continue
         start = min(max(wanted, first), last)
@@ -150,6 +192,14 @@ def fit_time(hours: DayHours, preferred: dt.time, duration: dt.timedelta) -> tup
     start_time = best[1].time()
     note = "" if start_time == preferred else f"at {start_time:%H:%M} to fit the opening hours"
     return start_time, note
+
+
+def _quarter(moment: dt.datetime, *, up: bool) -> dt.datetime:
+    minutes = moment.hour * 60 + moment.minute
+    if up:
+        minutes += moment.second > 0 or moment.microsecond > 0
+    steps = -(-minutes // QUARTER) if up else minutes // QUARTER
+    return dt.datetime.combine(moment.date(), dt.time()) + dt.timedelta(minutes=steps * QUARTER)
 
 
 def _targets(start: dt.date, weekdays: tuple[int, ...], every_weeks: int, horizon: dt.date) -> list[dt.date]:
@@ -196,7 +246,6 @@ def plan_series(
         raise ValueError(f"every_weeks: the {target_phase.name} phase needs at least one session a week")
     if duration <= dt.timedelta(0):
         raise ValueError("duration: must be positive")
-    days = default_weekdays(target_phase, start_date) if weekdays is None else check_weekdays(target_phase, weekdays)
     if course_start is None and target_phase.first_week != 1:
         raise ValueError(
             f"phase: the course has no session yet, so it starts with its first phase, not {target_phase.name}"
@@ -206,6 +255,7 @@ def plan_series(
     if course_start is not None:
         phase_begins = course_start.astimezone(zone).date() + dt.timedelta(weeks=target_phase.first_week - 1)
         window_start = max(start_date, phase_begins)
+    days = default_weekdays(target_phase, window_start) if weekdays is None else check_weekdays(target_phase, weekdays)
     horizon = window_start + dt.timedelta(weeks=HORIZON_WEEKS)
     targets = _targets(window_start, days, every_weeks, horizon)
 
@@ -249,10 +299,14 @@ def plan_series(
         if len(sessions) < count:
             problems.append(f"No room for {count - len(sessions)} more session(s) within {HORIZON_WEEKS} weeks.")
     if len(sessions) < count and not problems:
-        last = "open-ended" if target_phase.last_week is None else f"week {target_phase.last_week}"
+        weeks = (
+            f"from course week {target_phase.first_week}"
+            if target_phase.last_week is None
+            else f"course weeks {target_phase.first_week}–{target_phase.last_week}"
+        )
         problems.append(
-            f"Only {len(sessions)} of {count} sessions fit in the {target_phase.name} phase "
-            f"(course weeks {target_phase.first_week}–{last}); choose an earlier start or more weekdays."
+            f"Only {len(sessions)} of {count} sessions fit in the {target_phase.name} phase ({weeks}); "
+            "choose an earlier start or more weekdays."
         )
     return SeriesPlan(
         protocol=protocol.id,
@@ -283,7 +337,7 @@ def _try_day(
     at, note = fit_time(hours, preferred, duration)
     start = local(day, at or preferred, zone)
     if course_start is not None:
-        week = course_week(course_start, start) if start >= course_start else 0
+        week = week_of(course_start, start, zone)
         if phase.last_week is not None and week > phase.last_week:
             return False, "after the phase", True
         if week < phase.first_week:
@@ -291,7 +345,7 @@ def _try_day(
     if at is None:
         return False, note, False
     previous = [s for s in taken if course_start is None or s >= course_start]
-    check = check_spacing(protocol, previous, start, course_start=course_start, policy=policy)
+    check = spacing_check(protocol, previous, start, course_start=course_start or start, zone=zone, policy=policy)
     if not check.ok:
         return False, check.problems[0], False
     return PlannedSession(0, start, start + duration, check.course_week, phase.name, note), "", False
@@ -302,16 +356,17 @@ def check_series(
     starts: Sequence[dt.datetime],
     *,
     course_start: dt.datetime | None = None,
+    zone: ZoneInfo | None = None,
     policy: ClinicPolicy | None = None,
 ) -> list[tuple[dt.datetime, tuple[str, ...]]]:
     """Each session of a course against all the others: ``(start, problems)`` in time order (problems may be empty).
 
     Used after a session moves: the spacing of every other session is checked again.
     """
-    ordered = sorted(starts)
+    ordered = sorted(utc(s) for s in starts)
     if not ordered:
         return []
-    first = course_start or ordered[0]
+    first = utc(course_start) if course_start is not None else ordered[0]
     out: list[tuple[dt.datetime, tuple[str, ...]]] = []
     for index, start in enumerate(ordered):
         if start < first:
@@ -320,6 +375,6 @@ def check_series(
         # Each session is checked against the ones before it: a pair too close together is reported on the later
         # one (the one to move), and a later session never makes an earlier one exceed its week or phase.
         earlier = [s for s in ordered[:index] if s >= first]
-        check = check_spacing(protocol, earlier, start, course_start=first, policy=policy)
+        check = spacing_check(protocol, earlier, start, course_start=first, zone=zone or ZoneInfo("UTC"), policy=policy)
         out.append((start, check.problems))
     return out
