@@ -361,6 +361,8 @@ class MedicationForm(ChartEntryForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _hint(self.fields["name"].widget, "patients:drug_class_hint", "#drug-class-hint")
+        if not self.instance.pk:
+            self.initial["drug_class"] = ""  # not the model's "other": a catalogued drug gets its class
 
     class Meta:
         model = MedicationEntry

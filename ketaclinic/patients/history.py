@@ -55,15 +55,21 @@ class Change:
     order: int = 0
 
 
-def _text(record: Any, name: str) -> str:
-    return display_value(record, name) or "—"
+def _text(record: Any, name: str, units: dict[str, str]) -> str:
+    return display_value(record, name, units.get(name, "")) or "—"
+
+
+def _shown(record: Any, name: str) -> bool:
+    return display_value(record, name) is not None
 
 
 def _tracked(model: Any) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if f.name not in HIDDEN_FIELDS]
 
 
-def _changes_of(records: Iterable[Any], model: Any, section: str, subject_field: str | None) -> list[Change]:
+def _changes_of(
+    records: Iterable[Any], model: Any, section: str, subject_field: str | None, units: dict[str, str]
+) -> list[Change]:
     """Changes of one model's rows, from their historical records in id/date order."""
     names = _tracked(model)
     previous: dict[int, Any] = {}
@@ -71,7 +77,7 @@ def _changes_of(records: Iterable[Any], model: Any, section: str, subject_field:
     for record in records:
         before = previous.get(record.id)
         previous[record.id] = record
-        subject = _text(record, subject_field) if subject_field else "Patient record"
+        subject = _text(record, subject_field, units) if subject_field else "Patient record"
         base = {
             "at": record.history_date,
             "by": record.history_user,
@@ -80,11 +86,13 @@ def _changes_of(records: Iterable[Any], model: Any, section: str, subject_field:
             "order": record.history_id,
         }
         if before is None:
-            shown = [FieldChange(field_label(model, n), "", t) for n in names if (t := display_value(record, n))]
+            shown = [
+                FieldChange(field_label(model, n), "", _text(record, n, units)) for n in names if _shown(record, n)
+            ]
             changes.append(Change(kind="added", fields=shown, **base))
             continue
         diffs = [
-            FieldChange(field_label(model, n), _text(before, n), _text(record, n))
+            FieldChange(field_label(model, n), _text(before, n, units), _text(record, n, units))
             for n in names
             if getattr(before, n) != getattr(record, n)
         ]
@@ -106,12 +114,17 @@ def patient_history(patient: Patient) -> list[Change]:
         Patient,
         "Demographics",
         None,
+        {},
     )
     for section in SECTIONS.values():
         history: Any = section.model.history  # type: ignore[attr-defined]
         records = history.filter(patient_id=patient.pk).select_related("history_user")
         changes += _changes_of(
-            records.order_by("history_date", "history_id"), section.model, section.title, section.columns[0]
+            records.order_by("history_date", "history_id"),
+            section.model,
+            section.title,
+            section.columns[0],
+            dict(section.units),
         )
     changes.sort(key=lambda c: (c.at, c.order), reverse=True)
     return changes

@@ -80,13 +80,18 @@ class Section:
     noun: str
     columns: tuple[str, ...]
     units: tuple[tuple[str, str], ...] = ()
+    #: Columns whose absence matters clinically: shown as "not recorded" (others show a dash).
+    needed: tuple[str, ...] = ()
 
     def rows(self, patient: Patient) -> QuerySet[Any]:
         """Rows not removed (staff-entered and patient-reported) in the section's order."""
         return self.model.objects.filter(patient=patient, removed_at__isnull=True).select_related("recorded_by")
 
     def cells(self, entry: ChartEntry) -> list[Cell]:
-        return [display_cell(entry, name, dict(self.units).get(name, "")) for name in self.columns]
+        return [
+            display_cell(entry, name, dict(self.units).get(name, ""), needed=name in self.needed)
+            for name in self.columns
+        ]
 
 
 def display_value(entry: Any, name: str, unit: str = "") -> str | None:
@@ -109,9 +114,11 @@ def display_value(entry: Any, name: str, unit: str = "") -> str | None:
     return f"{value} {unit}".strip()
 
 
-def display_cell(entry: Any, name: str, unit: str = "") -> Cell:
+def display_cell(entry: Any, name: str, unit: str = "", *, needed: bool = True) -> Cell:
     text = display_value(entry, name, unit)
-    return Cell(label=field_label(entry, name), text=text or NOT_RECORDED, missing=text is None)
+    if text is None:
+        return Cell(label=field_label(entry, name), text=NOT_RECORDED if needed else "—", missing=needed)
+    return Cell(label=field_label(entry, name), text=text)
 
 
 SECTIONS: dict[str, Section] = {
@@ -151,6 +158,7 @@ SECTIONS: dict[str, Section] = {
             "medication",
             ("name", "drug_class", "daily_dose_mg", "dose_text", "started_on", "stopped_on"),
             (("daily_dose_mg", "mg/day"),),
+            ("daily_dose_mg",),
         ),
         Section(
             "trials",
@@ -160,6 +168,7 @@ SECTIONS: dict[str, Section] = {
             "antidepressant trial",
             ("drug", "drug_class", "daily_dose_mg", "adequate_dose", "weeks", "improvement_pct", "current_episode"),
             (("daily_dose_mg", "mg/day"), ("weeks", "weeks"), ("improvement_pct", "%")),
+            ("daily_dose_mg", "adequate_dose", "weeks", "improvement_pct"),
         ),
         Section(
             "substance-use",

@@ -465,3 +465,16 @@ def test_it_leaves_the_patient_unchanged_when_an_edit_page_is_only_read(client, 
     client.force_login(cast.nurse)
     client.get(reverse("patients:edit_demographics", args=[patient.pk]))
     assert Patient.objects.get().version == 1
+
+
+def test_it_marks_only_clinically_needed_blanks_as_not_recorded(client, cast, patient):
+    factories.MedicationFactory.create(
+        patient=patient, name="lamotrigine", drug_class="lamotrigine", daily_dose_mg=None
+    )
+    client.force_login(cast.nurse)
+    response = client.get(reverse("patients:section", args=[patient.pk, "medications"]))
+    ((_, cells),) = response.context["rows"]
+    shown = {c.label: (c.text, c.missing) for c in cells}
+    assert shown["Daily dose"] == ("not recorded", True)
+    assert shown["As prescribed"] == ("—", False)
+    assert response.context["form"]["drug_class"].value() == ""  # a new row starts from the catalogue

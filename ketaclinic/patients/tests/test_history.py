@@ -76,7 +76,7 @@ def test_it_lists_every_change_newest_first_with_who_and_what(cast):
         ("added", "Demographics", "Patient record", str(cast.coordinator)),
     ]
     weight_change = changes[4]
-    assert [(f.label, f.old, f.new) for f in weight_change.fields] == [("Weight", "70", "72.5")]
+    assert [(f.label, f.old, f.new) for f in weight_change.fields] == [("Weight", "70 kg", "72.5 kg")]
     assert changes[2].note == "entered in error"
     assert [(f.label, f.old, f.new) for f in changes[6].fields] == [("Phone", "555-0100", "555-0199")]
 
@@ -88,7 +88,7 @@ def test_it_shows_an_edited_field_old_and_new_on_the_page_and_audits_the_read(cl
     assert response.status_code == 200
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
     assert "Phone 555-0100 555-0199" in text
-    assert "Weight 70 72.5" in text
+    assert "Weight 70 kg 72.5 kg" in text
     assert "Removed Allergies: Latex" in text and "Reason: entered in error" in text
     assert '<td class="old">555-0100</td><td class="new">555-0199</td>' in response.content.decode()
     event = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW).get()
