@@ -153,3 +153,13 @@ def test_it_lists_and_searches_10000_patients_in_a_constant_number_of_queries(
     with django_assert_max_num_queries(MAX_LIST_QUERIES):
         response = client.get(url, {"page": 400})
     assert response.context["page"].number == 400
+
+
+def test_it_offers_a_patient_search_on_the_home_screen(client, cast):
+    client.force_login(cast.coordinator)
+    html = client.get(reverse("home")).content.decode()
+    assert f'action="{reverse("patients:list")}"' in html and 'name="q"' in html
+    assert f'href="{reverse("patients:register")}"' in html
+    client.force_login(cast.nurse)
+    html = client.get(reverse("home")).content.decode()
+    assert 'id="find-patient"' in html and f'href="{reverse("patients:register")}"' not in html
