@@ -8,8 +8,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = 30
 graceful_timeout = 10
 accesslog = "-"
-# Paths only: query strings may carry identifiers, so they are left out of the access log.
+# Paths only: query strings may carry identifiers, so they are left out; portal and feed tokens are redacted.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+logger_class = "ketaclinic.access_log.RedactingLogger"
 
 
 def post_worker_init(worker):

@@ -234,6 +234,12 @@ MEDIA_ROOT = VAR_DIR / "media"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "KetaClinic <no-reply@ketaclinic.invalid>")
 
+# --- Patient portal ------------------------------------------------------------------------------------------------
+#: Hours a portal link (intake, questionnaire, consent) stays usable.
+PORTAL_LINK_HOURS = env_int("PORTAL_LINK_HOURS", 72, minimum=1, maximum=24 * 14)
+#: Public base URL used in e-mailed links (e.g. https://clinic.example.org); empty → the request's own host.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
+
 # --- Long-running processes ---------------------------------------------------------------------------------------
 #: A process whose last heartbeat is older than this shows as stopped on the status page.
 HEARTBEAT_STALE_SECONDS = env_int("HEARTBEAT_STALE_SECONDS", 120, minimum=10, maximum=3600)
@@ -247,6 +253,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
     },
 }

@@ -15,7 +15,9 @@ from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.tasks.actions import raise_task
 from ketaclinic.tasks.models import Task
 
-#: C-SSRS risk tier → task priority. Any positive PHQ-9 item 9 is at least HIGH (REFERENCE §4.1: immediate follow-up).
+#: Flag → task priority. Any suicidal ideation (PHQ-9 item 9 ≥ 1, any C-SSRS ideation item) is URGENT: REFERENCE §4.1
+#: asks for immediate follow-up whatever the total. The C-SSRS "low" tier only occurs with ideation, so it is urgent
+#: in practice too; its HIGH entry covers a future instrument that reports a low tier without the ideation flag.
 RISK_PRIORITY: dict[str, str] = {
     "cssrs_risk_high": Task.Priority.URGENT,
     "cssrs_risk_moderate": Task.Priority.URGENT,
@@ -94,7 +96,10 @@ def record_response(
             patient,
             kind=Task.Kind.SUICIDE_RISK,
             priority=priority,
-            title=f"Suicide-risk follow-up: positive {definition.name} ({response.completed_at:%Y-%m-%d %H:%M})",
+            title=(
+                f"Suicide-risk follow-up: positive {definition.name} "
+                f"({timezone.localtime(response.completed_at, patient.site.zone):%Y-%m-%d %H:%M})"
+            ),
             detail="Assess suicide risk and document the assessment and the action taken before closing.",
             source_type="measures.questionnaireresponse",
             source_id=response.pk,
