@@ -49,6 +49,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Is the job runner (and later the monitor listener) running?",
             }
         )
+    if user.can(Perm.VIEW_DEMOGRAPHICS):
+        items.append(
+            {
+                "label": "Schedule",
+                "url": reverse("scheduling:day"),
+                "name": "scheduling",
+                "about": "Day and week calendars, the front-desk day list, booking and rescheduling.",
+            }
+        )
     return items
 
 
