@@ -46,7 +46,7 @@ def test_it_enrols_an_authenticator_and_then_asks_for_codes(client: Client, cast
         reverse("accounts:login"), {"username": "prescriber", "password": cast.password, "otp_token": _code(device)}
     )
     assert signed_in.status_code == 302, signed_in.context["form"].errors
-    assert client.get(reverse("home")).wsgi_request.user.is_verified()  # type: ignore[union-attr]
+    assert client.get(reverse("home")).wsgi_request.user.is_verified()
 
 
 def test_users_without_an_authenticator_sign_in_with_a_password(client: Client, cast: Cast) -> None:

@@ -36,9 +36,9 @@ def answers_for_total(instrument: Instrument, total: int) -> dict[str, int]:
 
 def minimal_answers(instrument: Instrument) -> dict[str, int]:
     """Valid answers giving the lowest total."""
-    return answers_for_total(instrument, instrument.total_range[0])  # type: ignore[index]
+    return answers_for_total(instrument, instrument.total_range[0])
 
 
 def maximal_answers(instrument: Instrument) -> dict[str, int]:
     """Valid answers giving the highest total."""
-    return answers_for_total(instrument, instrument.total_range[1])  # type: ignore[index]
+    return answers_for_total(instrument, instrument.total_range[1])

@@ -97,7 +97,7 @@ def test_it_refuses_unknown_instruments_strings_and_bad_times(client, cast, pati
     ]
     with time_machine.travel(NOW, tick=False):
         for change, field, message in cases:
-            response = post(client, cast.nurse, {**base, **change})
+            response = post(client, cast.nurse, {**base, **change})  # type: ignore[dict-item]
             assert response.status_code == 422, change
             fields = [e["field"] for e in response.json()["errors"]]
             assert any(f == field or f.startswith(field + ".") for f in fields), (change, fields)
