@@ -27,7 +27,7 @@ def test_it_offers_the_first_quarter_hours_of_the_opening_day_nearest_first(clin
         "2026-11-02 09:00",
     ]
     assert slots[0].end - slots[0].start == dt.timedelta(minutes=70)
-    assert slots[0].resource.name == "Chair 1"
+    assert slots[0].resource is not None and slots[0].resource.name == "Chair 1"
     assert slots[0].staff is None
 
 
@@ -115,7 +115,7 @@ def test_it_skips_the_patients_other_appointments(clinic, types, patient, cast):
 def test_it_books_a_therapist_for_therapy(clinic, types, cast):
     slots = find_free_slots(clinic, types["therapy_preparation"], earliest=at("2026-11-02", "08:00"), count=1)
     assert slots[0].staff == cast.therapist
-    assert slots[0].resource.kind == "therapy_room"
+    assert slots[0].resource is not None and slots[0].resource.kind == "therapy_room"
 
 
 def test_it_needs_a_prescriber_on_site_for_esketamine(site, chairs, cast, types):
