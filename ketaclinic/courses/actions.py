@@ -50,7 +50,6 @@ from ketaclinic.scheduling.actions import (
     book_series,
     cancel_appointment,
     check_series,
-    find_free_slots,
     mark_no_show,
     move_appointment,
 )
@@ -1005,19 +1004,57 @@ class BookingPreview:
         return not self.conflicts_by_start and not self.spacing_by_start and not self.rems_missing
 
 
-def _valid_alternatives(
-    course: Course, start: dt.datetime, slots: Sequence[Slot], others: Sequence[dt.datetime]
-) -> list[Slot]:
-    """``slots`` that keep the protocol's spacing with ``others``, nearest to ``start`` first."""
+#: Days around a refused time searched for alternatives: 3 before and 14 after, nearest first.
+ALTERNATIVE_DAYS = sorted(range(-3, 15), key=lambda d: (abs(d), d < 0))
+#: Candidate times checked against the schedule in one call (one per day).
+ALTERNATIVE_CANDIDATES = 10
+
+
+def _spacing_ok(course: Course, proto: Protocol, others: Sequence[dt.datetime], candidate: dt.datetime) -> bool:
+    first = course.started_at or min([*others, candidate])
+    base = first if first <= candidate else None
+    return planning.spacing_check(proto, others, candidate, course_start=base, zone=course.site.zone).ok
+
+
+def _minutes(moment: dt.datetime) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _candidate_starts(
+    course: Course, atype: AppointmentType, target: dt.datetime, others: Sequence[dt.datetime]
+) -> list[dt.datetime]:
+    """One start a day near ``target`` (its wall-clock time if possible) that is open, in the future and keeps the
+    protocol's spacing with ``others`` — nearest day first. Pure reasoning over the site's hours: no booking check."""
     proto = effective_protocol(course)
-    first = course.started_at or (min([*others, start]) if others else None)
-    out = []
-    for slot in sorted(slots, key=lambda s: abs(s.start - start)):
-        base = first if first is not None and first <= slot.start else None
-        check = planning.spacing_check(proto, others, slot.start, course_start=base, zone=course.site.zone)
-        if check.ok:
-            out.append(slot)
-    return out[:ALTERNATIVES_SHOWN]
+    zone = course.site.zone
+    hours = _site_hours(course)
+    now = timezone.now()
+    wanted = target.astimezone(zone)
+    found: list[dt.datetime] = []
+    for offset in ALTERNATIVE_DAYS:
+        day = wanted.date() + dt.timedelta(days=offset)
+        options = [
+            candidate
+            for at in planning.quarter_starts(hours(day), atype.total)
+            if (candidate := planning.local(day, at, zone)) > now and _spacing_ok(course, proto, others, candidate)
+        ]
+        if options:
+            found.append(min(options, key=lambda c: abs(_minutes(c) - _minutes(wanted))))
+        if len(found) >= ALTERNATIVE_CANDIDATES:
+            break
+    return found
+
+
+def _valid_alternatives(
+    course: Course, atype: AppointmentType, target: dt.datetime, others: Sequence[dt.datetime]
+) -> list[Slot]:
+    """The nearest times to ``target`` that keep the protocol's spacing with ``others`` *and* are free in the
+    schedule (one ``scheduling.check_series`` call over the candidates, so a fixed number of queries)."""
+    candidates = _candidate_starts(course, atype, target, others)
+    if not candidates:
+        return []
+    result = check_series(patient=course.patient, appointment_type=atype, starts=candidates, course_ref=course.pk)
+    return [result.slots[c] for c in candidates if c in result.slots][:ALTERNATIVES_SHOWN]
 
 
 def preview_booking(course: Course, plan: SeriesPlan) -> BookingPreview:
@@ -1038,9 +1075,9 @@ def preview_booking(course: Course, plan: SeriesPlan) -> BookingPreview:
         )
         conflicts = dict(result.conflicts_by_start)
         existing = sessions.active_starts(course)
-        for start, slots in result.alternatives_by_start.items():
+        for start in result.conflicts_by_start:
             others = [s for s in [*existing, *starts] if s != start]
-            alternatives[start] = _valid_alternatives(course, start, slots, others)
+            alternatives[start] = _valid_alternatives(course, atype, start, others)
     missing = course.is_esketamine and rems_enrolment(course) is None
     return BookingPreview(plan, conflicts, alternatives, spacing, missing)
 
@@ -1086,8 +1123,8 @@ def book_plan(course: Course, plan: SeriesPlan, *, by: Any) -> list[Appointment]
     except BookingConflict as conflict:
         existing = sessions.active_starts(locked)
         filtered = {
-            start: _valid_alternatives(locked, start, slots, [s for s in [*existing, *plan.starts] if s != start])
-            for start, slots in conflict.alternatives_by_start.items()
+            start: _valid_alternatives(locked, atype, start, [s for s in [*existing, *plan.starts] if s != start])
+            for start in conflict.conflicts_by_start
         }
         first_refused = min(filtered) if filtered else None
         raise BookingConflict(
@@ -1142,18 +1179,8 @@ class Replan:
 
 
 def _nearest_valid(course: Course, appointment: Appointment, others: Sequence[dt.datetime]) -> list[Slot]:
-    """Bookable times near ``appointment`` (free in the schedule) that keep the spacing with ``others``."""
-    earliest = max(appointment.starts_at - dt.timedelta(days=3), timezone.now())
-    slots = find_free_slots(
-        course.site,
-        appointment.appointment_type,
-        earliest=earliest,
-        latest=appointment.starts_at + dt.timedelta(days=14),
-        patient=course.patient,
-        count=50,
-        exclude_appointment=appointment,
-    )
-    return _valid_alternatives(course, appointment.starts_at, slots, others)
+    """Bookable times near ``appointment`` that keep the spacing with ``others``."""
+    return _valid_alternatives(course, appointment.appointment_type, appointment.starts_at, others)
 
 
 def replan_after_move(course: Course, moved_appointment: Appointment) -> Replan:

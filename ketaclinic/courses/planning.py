@@ -202,6 +202,19 @@ def _quarter(moment: dt.datetime, *, up: bool) -> dt.datetime:
     return dt.datetime.combine(moment.date(), dt.time()) + dt.timedelta(minutes=steps * QUARTER)
 
 
+def quarter_starts(hours: DayHours, duration: dt.timedelta) -> list[dt.time]:
+    """Every quarter-hour start on a day at which a session of ``duration`` fits in one opening period."""
+    base = dt.date(2000, 1, 3)
+    out = []
+    for opens, closes in hours.periods:
+        start = _quarter(dt.datetime.combine(base, opens), up=True)
+        end = dt.datetime.combine(base, closes)
+        while start + duration <= end:
+            out.append(start.time())
+            start += dt.timedelta(minutes=QUARTER)
+    return out
+
+
 def _targets(start: dt.date, weekdays: tuple[int, ...], every_weeks: int, horizon: dt.date) -> list[dt.date]:
     week0 = start - dt.timedelta(days=start.weekday())
     out = []
@@ -265,40 +278,34 @@ def plan_series(
     taken = sorted(existing)
     start_of_course = course_start
     number = first_number
+    phase_ended = False
     for index, target in enumerate(targets):
-        if len(sessions) >= count:
+        if len(sessions) >= count or phase_ended:
             break
         window_end = targets[index + 1] if index + 1 < len(targets) else target + dt.timedelta(days=7)
         reasons: list[str] = []
         day = target
-        placed: PlannedSession | bool = False
-        beyond_phase = False
-        while day < window_end:
-            placed, reason, beyond_phase = _try_day(
+        placed: PlannedSession | None = None
+        while day < window_end and placed is None:
+            placed, reason, phase_ended = _try_day(
                 protocol, target_phase, day, preferred_time, zone, hours(day), duration, taken, start_of_course, policy
             )
-            if isinstance(placed, PlannedSession):
-                session = dataclasses.replace(placed, number=number)
-                if day != target:
-                    moved = f"moved from {WEEKDAY_NAMES[target.weekday()]} {target:%Y-%m-%d} ({'; '.join(reasons)})"
-                    session = dataclasses.replace(session, note="; ".join(n for n in (moved, session.note) if n))
-                sessions.append(session)
-                taken = sorted([*taken, session.start])
-                start_of_course = start_of_course or session.start
-                number += 1
+            if phase_ended:
                 break
-            if beyond_phase:
-                break
-            reasons.append(f"{day:%a %Y-%m-%d}: {reason}")
-            day += dt.timedelta(days=1)
-        if beyond_phase:
-            break
-        if not isinstance(placed, PlannedSession):
+            if placed is None:
+                reasons.append(f"{day:%a %Y-%m-%d}: {reason}")
+                day += dt.timedelta(days=1)
+        if placed is not None:
+            if day != target:
+                moved = f"moved from {WEEKDAY_NAMES[target.weekday()]} {target:%Y-%m-%d} ({'; '.join(reasons)})"
+                placed = dataclasses.replace(placed, note="; ".join(n for n in (moved, placed.note) if n))
+            sessions.append(dataclasses.replace(placed, number=number))
+            taken = sorted([*taken, placed.start])
+            start_of_course = start_of_course or placed.start
+            number += 1
+        elif not phase_ended:
             skipped.append(SkippedDay(target, "; ".join(reasons)))
-    else:
-        if len(sessions) < count:
-            problems.append(f"No room for {count - len(sessions)} more session(s) within {HORIZON_WEEKS} weeks.")
-    if len(sessions) < count and not problems:
+    if len(sessions) < count and phase_ended:
         weeks = (
             f"from course week {target_phase.first_week}"
             if target_phase.last_week is None
@@ -308,6 +315,8 @@ def plan_series(
             f"Only {len(sessions)} of {count} sessions fit in the {target_phase.name} phase ({weeks}); "
             "choose an earlier start or more weekdays."
         )
+    elif len(sessions) < count:
+        problems.append(f"No room for {count - len(sessions)} more session(s) within {HORIZON_WEEKS} weeks.")
     return SeriesPlan(
         protocol=protocol.id,
         phase=target_phase.name,
@@ -332,22 +341,22 @@ def _try_day(
     taken: list[dt.datetime],
     course_start: dt.datetime | None,
     policy: ClinicPolicy | None,
-) -> tuple[PlannedSession | bool, str, bool]:
-    """(session or False, why not, whether ``day`` is already past the phase's last week)."""
+) -> tuple[PlannedSession | None, str, bool]:
+    """(session or None, why not, whether ``day`` is already past the phase's last week)."""
     at, note = fit_time(hours, preferred, duration)
     start = local(day, at or preferred, zone)
-    if course_start is not None:
-        week = week_of(course_start, start, zone)
-        if phase.last_week is not None and week > phase.last_week:
-            return False, "after the phase", True
-        if week < phase.first_week:
-            return False, "before the phase", False
+    if (
+        course_start is not None
+        and phase.last_week is not None
+        and week_of(course_start, start, zone) > phase.last_week
+    ):
+        return None, "after the phase", True
     if at is None:
-        return False, note, False
+        return None, note, False
     previous = [s for s in taken if course_start is None or s >= course_start]
     check = spacing_check(protocol, previous, start, course_start=course_start or start, zone=zone, policy=policy)
     if not check.ok:
-        return False, check.problems[0], False
+        return None, check.problems[0], False
     return PlannedSession(0, start, start + duration, check.course_week, phase.name, note), "", False
 
 

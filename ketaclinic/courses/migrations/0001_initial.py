@@ -7,155 +7,395 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('patients', '0002_chart_validation'),
-        ('screening', '0002_signed_assessments_immutable'),
+        ("accounts", "0001_initial"),
+        ("patients", "0002_chart_validation"),
+        ("screening", "0002_signed_assessments_immutable"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('indication', models.CharField(choices=[('trd', 'Treatment-resistant depression'), ('mdsi', 'Depression with acute suicidal ideation or behaviour (MDSI)'), ('depression', 'Depression (not treatment-resistant)'), ('anxiety', 'Anxiety disorder'), ('ptsd', 'Post-traumatic stress disorder'), ('ocd', 'Obsessive-compulsive disorder'), ('chronic_pain', 'Chronic pain'), ('migraine', 'Migraine'), ('alcohol_use', 'Alcohol use disorder')], max_length=20)),
-                ('protocol', models.CharField(choices=[('ketamine_iv_standard', 'Racemic ketamine 0.5 mg/kg IV over 40 min'), ('ketamine_im', 'Racemic ketamine 0.5–1 mg/kg IM'), ('ketamine_sublingual', 'Racemic ketamine 10 mg sublingual (very low dose)'), ('ketamine_intranasal_racemic', 'Racemic ketamine 50 mg intranasal'), ('esketamine_trd', 'Esketamine nasal spray for treatment-resistant depression'), ('esketamine_mdsi', 'Esketamine nasal spray for MDD with acute suicidal ideation or behaviour')], max_length=40)),
-                ('route', models.CharField(max_length=20)),
-                ('jurisdiction', models.CharField(choices=[('US', 'United States (FDA label)'), ('EU', 'European Union (EMA label)'), ('HK', 'Hong Kong')], default='US', max_length=2)),
-                ('precautions', models.JSONField(blank=True, default=list, help_text='[{code, message}] from the eligibility sign-off.')),
-                ('weight_basis', models.CharField(choices=[('actual', 'Actual body weight'), ('ideal', 'Ideal body weight'), ('adjusted', 'Adjusted')], default='actual', max_length=10)),
-                ('starting_mg_per_kg', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('starting_amount_mg', models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
-                ('min_mg_per_kg', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('max_mg_per_kg', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('min_amount_mg', models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
-                ('max_amount_mg', models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
-                ('bounds_override_reason', models.TextField(blank=True)),
-                ('planned_induction_sessions', models.PositiveSmallIntegerField()),
-                ('review_points', models.JSONField(blank=True, default=list, help_text='Session numbers at which to review.')),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('induction', 'Induction'), ('maintenance', 'Maintenance'), ('paused', 'Paused'), ('completed', 'Completed'), ('stopped', 'Stopped')], default='planned', max_length=12)),
-                ('status_reason', models.CharField(blank=True, max_length=300)),
-                ('paused_from', models.CharField(blank=True, help_text='The status a paused course resumes to.', max_length=12)),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, help_text='When session 1 began: course week 1 starts.', null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('eligibility_assessment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='screening.eligibilityassessment')),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='patients.patient')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "indication",
+                    models.CharField(
+                        choices=[
+                            ("trd", "Treatment-resistant depression"),
+                            ("mdsi", "Depression with acute suicidal ideation or behaviour (MDSI)"),
+                            ("depression", "Depression (not treatment-resistant)"),
+                            ("anxiety", "Anxiety disorder"),
+                            ("ptsd", "Post-traumatic stress disorder"),
+                            ("ocd", "Obsessive-compulsive disorder"),
+                            ("chronic_pain", "Chronic pain"),
+                            ("migraine", "Migraine"),
+                            ("alcohol_use", "Alcohol use disorder"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "protocol",
+                    models.CharField(
+                        choices=[
+                            ("ketamine_iv_standard", "Racemic ketamine 0.5 mg/kg IV over 40 min"),
+                            ("ketamine_im", "Racemic ketamine 0.5–1 mg/kg IM"),
+                            ("ketamine_sublingual", "Racemic ketamine 10 mg sublingual (very low dose)"),
+                            ("ketamine_intranasal_racemic", "Racemic ketamine 50 mg intranasal"),
+                            ("esketamine_trd", "Esketamine nasal spray for treatment-resistant depression"),
+                            (
+                                "esketamine_mdsi",
+                                "Esketamine nasal spray for MDD with acute suicidal ideation or behaviour",
+                            ),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("route", models.CharField(max_length=20)),
+                (
+                    "jurisdiction",
+                    models.CharField(
+                        choices=[
+                            ("US", "United States (FDA label)"),
+                            ("EU", "European Union (EMA label)"),
+                            ("HK", "Hong Kong"),
+                        ],
+                        default="US",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "precautions",
+                    models.JSONField(
+                        blank=True, default=list, help_text="[{code, message}] from the eligibility sign-off."
+                    ),
+                ),
+                (
+                    "weight_basis",
+                    models.CharField(
+                        choices=[
+                            ("actual", "Actual body weight"),
+                            ("ideal", "Ideal body weight"),
+                            ("adjusted", "Adjusted"),
+                        ],
+                        default="actual",
+                        max_length=10,
+                    ),
+                ),
+                ("starting_mg_per_kg", models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
+                ("starting_amount_mg", models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
+                ("min_mg_per_kg", models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
+                ("max_mg_per_kg", models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
+                ("min_amount_mg", models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
+                ("max_amount_mg", models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True)),
+                ("bounds_override_reason", models.TextField(blank=True)),
+                ("planned_induction_sessions", models.PositiveSmallIntegerField()),
+                (
+                    "review_points",
+                    models.JSONField(blank=True, default=list, help_text="Session numbers at which to review."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("induction", "Induction"),
+                            ("maintenance", "Maintenance"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="planned",
+                        max_length=12,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "paused_from",
+                    models.CharField(blank=True, help_text="The status a paused course resumes to.", max_length=12),
+                ),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When session 1 began: course week 1 starts.", null=True
+                    ),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "eligibility_assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="courses",
+                        to="screening.eligibilityassessment",
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="courses", to="patients.patient"
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.site"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at', '-id'],
+                "ordering": ["-opened_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CourseDecision',
+            name="CourseDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at_session', models.PositiveSmallIntegerField(default=0, help_text='Sessions held or booked before the decision.')),
-                ('decision', models.CharField(choices=[('continue', 'Continue as planned'), ('extend_induction', 'Extend induction'), ('move_to_maintenance', 'Move to maintenance'), ('taper', 'Taper'), ('pause', 'Pause'), ('resume', 'Resume'), ('complete', 'Complete the course'), ('stop', 'Stop')], max_length=24)),
-                ('reason', models.TextField()),
-                ('from_status', models.CharField(choices=[('planned', 'Planned'), ('induction', 'Induction'), ('maintenance', 'Maintenance'), ('paused', 'Paused'), ('completed', 'Completed'), ('stopped', 'Stopped')], max_length=12)),
-                ('to_status', models.CharField(choices=[('planned', 'Planned'), ('induction', 'Induction'), ('maintenance', 'Maintenance'), ('paused', 'Paused'), ('completed', 'Completed'), ('stopped', 'Stopped')], max_length=12)),
-                ('decided_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='courses.course')),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "at_session",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="Sessions held or booked before the decision."
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("continue", "Continue as planned"),
+                            ("extend_induction", "Extend induction"),
+                            ("move_to_maintenance", "Move to maintenance"),
+                            ("taper", "Taper"),
+                            ("pause", "Pause"),
+                            ("resume", "Resume"),
+                            ("complete", "Complete the course"),
+                            ("stop", "Stop"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "from_status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("induction", "Induction"),
+                            ("maintenance", "Maintenance"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("stopped", "Stopped"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("induction", "Induction"),
+                            ("maintenance", "Maintenance"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("stopped", "Stopped"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="courses.course"
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-decided_at', '-id'],
+                "ordering": ["-decided_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DoseOrder',
+            name="DoseOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ordered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('effective_from_session', models.PositiveSmallIntegerField(default=1)),
-                ('mg_per_kg', models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
-                ('amount_mg', models.DecimalField(decimal_places=1, max_digits=6)),
-                ('weight_kg', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True)),
-                ('weight_basis', models.CharField(blank=True, choices=[('actual', 'Actual body weight'), ('ideal', 'Ideal body weight'), ('adjusted', 'Adjusted')], max_length=10)),
-                ('duration_min', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True)),
-                ('devices', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('reason', models.CharField(max_length=300)),
-                ('out_of_bounds_override_reason', models.TextField(blank=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dose_orders', to='courses.course')),
-                ('ordered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ordered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("effective_from_session", models.PositiveSmallIntegerField(default=1)),
+                ("mg_per_kg", models.DecimalField(blank=True, decimal_places=3, max_digits=5, null=True)),
+                ("amount_mg", models.DecimalField(decimal_places=1, max_digits=6)),
+                ("weight_kg", models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True)),
+                (
+                    "weight_basis",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("actual", "Actual body weight"),
+                            ("ideal", "Ideal body weight"),
+                            ("adjusted", "Adjusted"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("duration_min", models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True)),
+                ("devices", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("reason", models.CharField(max_length=300)),
+                ("out_of_bounds_override_reason", models.TextField(blank=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="dose_orders", to="courses.course"
+                    ),
+                ),
+                (
+                    "ordered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ordered_at', '-id'],
+                "ordering": ["-ordered_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MissedSession',
+            name="MissedSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('appointment_ref', models.PositiveBigIntegerField(unique=True)),
-                ('sequence_number', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('scheduled_for', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('missed', 'Missed (did not attend)'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('course_week', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('phase', models.CharField(blank=True, max_length=40)),
-                ('worsening', models.BooleanField(blank=True, null=True)),
-                ('rule', models.CharField(max_length=80)),
-                ('guidance', models.TextField()),
-                ('suggestion', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='missed_sessions', to='courses.course')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("appointment_ref", models.PositiveBigIntegerField(unique=True)),
+                ("sequence_number", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("scheduled_for", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("missed", "Missed (did not attend)"), ("cancelled", "Cancelled")], max_length=10
+                    ),
+                ),
+                ("course_week", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("phase", models.CharField(blank=True, max_length=40)),
+                ("worsening", models.BooleanField(blank=True, null=True)),
+                ("rule", models.CharField(max_length=80)),
+                ("guidance", models.TextField()),
+                ("suggestion", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="missed_sessions", to="courses.course"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-scheduled_for', '-id'],
+                "ordering": ["-scheduled_for", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='course',
-            index=models.Index(fields=['patient', 'status'], name='course_patient_status'),
+            model_name="course",
+            index=models.Index(fields=["patient", "status"], name="course_patient_status"),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('starting_mg_per_kg__isnull', False), ('starting_amount_mg__isnull', False), _connector='OR'), name='course_has_starting_dose'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("starting_mg_per_kg__isnull", False), ("starting_amount_mg__isnull", False), _connector="OR"
+                ),
+                name="course_has_starting_dose",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('min_mg_per_kg__isnull', True), ('max_mg_per_kg__isnull', True), ('min_mg_per_kg__lte', models.F('max_mg_per_kg')), _connector='OR'), name='course_mg_per_kg_bounds_order'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("min_mg_per_kg__isnull", True),
+                    ("max_mg_per_kg__isnull", True),
+                    ("min_mg_per_kg__lte", models.F("max_mg_per_kg")),
+                    _connector="OR",
+                ),
+                name="course_mg_per_kg_bounds_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('min_amount_mg__isnull', True), ('max_amount_mg__isnull', True), ('min_amount_mg__lte', models.F('max_amount_mg')), _connector='OR'), name='course_amount_bounds_order'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("min_amount_mg__isnull", True),
+                    ("max_amount_mg__isnull", True),
+                    ("min_amount_mg__lte", models.F("max_amount_mg")),
+                    _connector="OR",
+                ),
+                name="course_amount_bounds_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_induction_sessions__gte', 1)), name='course_planned_sessions'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("planned_induction_sessions__gte", 1)), name="course_planned_sessions"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'paused'), _negated=True), models.Q(('paused_from', ''), _negated=True), _connector='OR'), name='course_paused_knows_previous'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "paused"), _negated=True),
+                    models.Q(("paused_from", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="course_paused_knows_previous",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['planned', 'induction', 'maintenance', 'paused'])), fields=('patient',), name='course_one_active_per_patient'),
+            model_name="course",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["planned", "induction", "maintenance", "paused"])),
+                fields=("patient",),
+                name="course_one_active_per_patient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coursedecision',
-            constraint=models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='decision_has_reason'),
+            model_name="coursedecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason", ""), _negated=True), name="decision_has_reason"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseorder',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_mg__gt', 0)), name='dose_order_amount_positive'),
+            model_name="doseorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_mg__gt", 0)), name="dose_order_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseorder',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_from_session__gte', 1)), name='dose_order_session'),
+            model_name="doseorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("effective_from_session__gte", 1)), name="dose_order_session"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseorder',
-            constraint=models.CheckConstraint(condition=models.Q(('mg_per_kg__isnull', True), ('weight_kg__isnull', False), _connector='OR'), name='dose_order_per_kg_weight'),
+            model_name="doseorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mg_per_kg__isnull", True), ("weight_kg__isnull", False), _connector="OR"),
+                name="dose_order_per_kg_weight",
+            ),
         ),
     ]

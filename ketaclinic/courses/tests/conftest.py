@@ -102,7 +102,12 @@ def eligible(cast: Cast) -> Callable[..., Patient]:
     """A factory: a patient with a complete chart, a weight and a signed approving assessment for ``route``."""
 
     def make(
-        *, route: str = "iv", indication: str = "trd", weight: str | None = "80", site: Site | None = None, **fields: Any
+        *,
+        route: str = "iv",
+        indication: str = "trd",
+        weight: str | None = "80",
+        site: Site | None = None,
+        **fields: Any,
     ) -> Patient:
         patient = new_patient(cast, site=site, **fields)
         nurse = cast.nurse if patient.site == cast.site_a else cast.nurse_b

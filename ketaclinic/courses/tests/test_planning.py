@@ -20,6 +20,7 @@ from ketaclinic.courses.planning import (
     fit_time,
     local,
     plan_series,
+    quarter_starts,
     spacing_check,
     utc,
     week_of,
@@ -314,6 +315,9 @@ def test_it_reports_days_too_short_for_a_session():
     assert fit_time(DayHours(()), NINE, IV_CHAIR) == (None, "closed")
     lunch = DayHours(((dt.time(8), dt.time(12)), (dt.time(13), dt.time(17))))
     assert fit_time(lunch, dt.time(12, 30), IV_CHAIR) == (dt.time(13), "at 13:00 to fit the opening hours")
+    assert fit_time(lunch, NINE, IV_CHAIR) == (NINE, "")
+    assert quarter_starts(lunch, dt.timedelta(hours=3, minutes=30))[:3] == [dt.time(8), dt.time(8, 15), dt.time(8, 30)]
+    assert len(quarter_starts(lunch, dt.timedelta(hours=3, minutes=30))) == 3 + 3
 
 
 def test_it_checks_a_series_against_itself():
