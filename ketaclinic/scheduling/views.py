@@ -9,6 +9,7 @@ move and cancel; clinic admins (``MANAGE_SITE``) manage chairs, rooms and the si
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ from ketaclinic.scheduling.models import (
     AppointmentType,
     FeedToken,
     Resource,
+    ResourceKind,
     SitePolicy,
     StaffShift,
 )
@@ -145,6 +147,12 @@ def _offers(slots: list[Slot], site: Site) -> list[dict[str, str]]:
     return [{"value": _slot_value(s), "label": s.label(site.zone)} for s in slots]
 
 
+def _in_kind_order(resources: Iterable[Resource]) -> list[Resource]:
+    """Chairs first, then treatment, therapy and consult rooms; by name within a kind."""
+    order = {kind: i for i, kind in enumerate(ResourceKind.values)}
+    return sorted(resources, key=lambda r: (order.get(r.kind, 99), r.name, r.pk))
+
+
 def _week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -195,7 +203,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
         rows.append({"label": f"{local:%H:%M}", "hour": local.minute == 0, "open": is_open})
         moment += SLOT
 
-    resources = list(Resource.objects.filter(site=site).order_by("kind", "name"))
+    resources = _in_kind_order(Resource.objects.filter(site=site))
     used = {a.resource_id for a in appointments}
     columns: dict[Any, Column] = {
         r.pk: Column(r.name, r.monitor_label or r.get_kind_display()) for r in resources if r.active or r.pk in used
@@ -236,7 +244,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
     monday = _week_start(_day(request, site))
     lo, _ = _day_bounds(site, monday)
     _, hi = _day_bounds(site, monday + dt.timedelta(days=6))
-    resources = list(Resource.objects.filter(site=site).order_by("kind", "name"))
+    resources = _in_kind_order(Resource.objects.filter(site=site))
     resource = None
     raw = request.GET.get("resource", "")
     if raw:
@@ -743,7 +751,7 @@ def resources(request: HttpRequest) -> HttpResponse:
             "site": site,
             "form": form,
             "policy_form": policy_form,
-            "resources": Resource.objects.filter(site=site).order_by("kind", "name"),
+            "resources": _in_kind_order(Resource.objects.filter(site=site)),
         },
         status=status,
     )
