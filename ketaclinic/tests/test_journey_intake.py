@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def expect(locator):  # type: ignore[no-untyped-def]
+def expect(locator):
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(locator)
