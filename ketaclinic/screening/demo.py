@@ -22,7 +22,8 @@ from ketaclinic.screening.actions import mark_section_reviewed, run_assessment, 
 from ketaclinic.screening.intake import section_rows
 from ketaclinic.screening.models import ChartReview, EligibilityAssessment
 
-PRESCRIBER = "dr.rivera"
+#: Demo prescribers; each signs for the patients of the sites they work at.
+PRESCRIBERS = ("dr.rivera", "dr.hale")
 SCREENED = (
     Patient.Status.ELIGIBLE,
     Patient.Status.DECLINED,
@@ -78,30 +79,28 @@ def _screen(patient: Patient, prescriber: User) -> str:
 
 
 def seed(say: Callable[[str], None]) -> None:
-    """Run and sign an assessment for each screened demo patient without one (idempotent)."""
-    prescriber = User.objects.filter(username=PRESCRIBER).first()
-    if prescriber is None:
+    """Run and sign an assessment for each screened demo patient without one, by a demo prescriber at their site."""
+    prescribers = list(User.objects.filter(username__in=PRESCRIBERS).order_by("username"))
+    if not prescribers:
         say("  no demo prescriber: nothing to sign")
         return
+    done = 0
+    left = 0
     patients = (
-        Patient.objects.visible_to(prescriber)
-        .filter(status__in=SCREENED, eligibility_assessments__isnull=True)
+        Patient.objects.filter(status__in=SCREENED, eligibility_assessments__isnull=True)
         .select_related("site")
         .order_by("site__code", "mrn")
     )
-    unsigned_elsewhere = (
-        Patient.objects.filter(status__in=SCREENED, eligibility_assessments__isnull=True)
-        .exclude(pk__in=patients.values("pk"))
-        .count()
-    )
-    if unsigned_elsewhere:
-        plural = "s" if unsigned_elsewhere != 1 else ""
-        say(f"  eligibility: {unsigned_elsewhere} screened patient{plural} left unsigned (no demo prescriber there)")
-    done = 0
     for patient in patients:
+        prescriber = next((u for u in prescribers if u.works_at(patient.site)), None)
+        if prescriber is None:
+            left += 1
+            continue
         with transaction.atomic():
             outcome = _screen(patient, prescriber)
-        say(f"  eligibility {patient.mrn}: {outcome}")
+        say(f"  eligibility {patient.mrn}: {outcome} (signed by {prescriber.username})")
         done += 1
     if not done:
         say("  eligibility: every screened demo patient already has an assessment")
+    if left:
+        say(f"  eligibility: {left} screened patient(s) left unsigned (no demo prescriber at their site)")

@@ -54,10 +54,10 @@ def test_it_signs_consistently_with_each_status_and_only_once(cast, rivera):
     assert signed["declined"].prescriber_decision == "decline"
     assert all(a.signed_by == rivera for a in signed.values())
     assert not EligibilityAssessment.objects.filter(patient__in=[made["referral"], elsewhere]).exists()
-    assert said[0] == "  eligibility: 1 screened patient left unsigned (no demo prescriber there)"
+    assert said[-1] == "  eligibility: 1 screened patient(s) left unsigned (no demo prescriber at their site)"
     assert len(said) == 4
 
     again: list[str] = []
     demo.seed(again.append)
     assert EligibilityAssessment.objects.count() == 3
-    assert again[-1] == "  eligibility: every screened demo patient already has an assessment"
+    assert again[0] == "  eligibility: every screened demo patient already has an assessment"
