@@ -419,7 +419,7 @@ def test_the_chart_card_lists_upcoming_appointments(rf, cast, iv, patient):
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
-    request.user.can = lambda perm: False  # type: ignore[attr-defined]
+    request.user.can = lambda perm: False
     assert chart_card(request, patient) is None
 
 
