@@ -18,11 +18,12 @@ def unfold(text: str) -> list[str]:
 
 
 def events(lines: list[str]) -> list[dict[str, str]]:
-    found, current = [], None
+    found: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
     for line in lines:
         if line == "BEGIN:VEVENT":
             current = {}
-        elif line == "END:VEVENT":
+        elif line == "END:VEVENT" and current is not None:
             found.append(current)
             current = None
         elif current is not None:

@@ -22,7 +22,8 @@ def iv(clinic, types, patient, cast):
 
 
 def run_at(moment: str) -> int:
-    with time_machine.travel(at(*moment.split(" ")), tick=False):
+    day, time = moment.split(" ")
+    with time_machine.travel(at(day, time), tick=False):
         return reminders.send_due_reminders()
 
 
