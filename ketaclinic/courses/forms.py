@@ -128,7 +128,6 @@ class PlanForm(forms.Form):
 
 class BookForm(forms.Form):
     phase = forms.CharField(max_length=40)
-    starts = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, chosen: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -16,3 +17,15 @@ def get(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def num(value: Any) -> str:
+    """A dose or bound without trailing zeros: 0.500 → 0.5, 1.000 → 1, 40.0 → 40."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return str(value)
+    return f"{number:f}"
