@@ -588,7 +588,7 @@ def book_series(
 
 def _locked(appointment: Appointment) -> Appointment:
     return (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("appointment_type", "site", "resource", "staff", "patient")
         .get(pk=appointment.pk)
     )
