@@ -52,12 +52,13 @@ def two_bookings(clinic, cast) -> list[Callable[[], Any]]:
     iv = AppointmentType.objects.get(code="ketamine_iv")
     chair = clinic.resources.get(name="Chair 1")
     patients = [PatientFactory.create(site=clinic), PatientFactory.create(site=clinic)]
-    return [
-        lambda p=p: book_appointment(
-            patient=p, appointment_type=iv, start=at("2026-11-02", "10:00"), by=cast.coordinator, resource=chair
+
+    def booking(patient: Any) -> Callable[[], Any]:
+        return lambda: book_appointment(
+            patient=patient, appointment_type=iv, start=at("2026-11-02", "10:00"), by=cast.coordinator, resource=chair
         )
-        for p in patients
-    ]
+
+    return [booking(p) for p in patients]
 
 
 def assert_exactly_one_won(results: list[Any]) -> None:
