@@ -71,11 +71,12 @@ def access_course(
             patient_id=patient.pk,
             outcome=Outcome.NOT_FOUND,
             site=patient.site,
+            user=user,
         )
         raise Http404("No such course.")
     course.patient = patient
     if not write:
-        record(Action.VIEW, obj=course, patient_id=patient.pk, site=patient.site)
+        record(Action.VIEW, obj=course, patient_id=patient.pk, site=patient.site, user=user)
     return course
 
 
@@ -95,6 +96,6 @@ def access_course_by_id(
         else None
     )
     if patient_id is None:
-        record(Action.VIEW, object_type=AUDIT_AS, object_id=str(course_id), outcome=Outcome.NOT_FOUND)
+        record(Action.VIEW, object_type=AUDIT_AS, object_id=str(course_id), outcome=Outcome.NOT_FOUND, user=user)
         raise Http404("No such course.")
     return access_course(user, patient_id, pk, need=need, write=write)  # type: ignore[arg-type]
