@@ -178,7 +178,9 @@ class Horizon:
         self.closed: dict[dt.date, str] = dict(
             ClosedDay.objects.filter(
                 site=site, date__gte=local_lo - dt.timedelta(days=1), date__lte=local_hi + dt.timedelta(days=1)
-            ).values_list("date", "reason")
+            )
+            .order_by()
+            .values_list("date", "reason")
         )
         self.policy: SitePolicy = SitePolicy.objects.filter(site=site).first() or SitePolicy(site=site)
         self.resources: list[Resource] = list(Resource.objects.filter(site=site).order_by("name", "pk"))
