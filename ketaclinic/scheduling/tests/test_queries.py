@@ -39,7 +39,8 @@ def fill(site, types, by, count: int, *, offset: int = 0) -> None:
     patients = (
         list(PatientFactory.create_batch(5, site=site)) if not offset else list(site.patients.order_by("-pk")[:5])
     )
-    rows, day, index = [], dt.date(2026, 11, 2), 0
+    rows: list[tuple[dt.datetime, Any]] = []
+    day, index = dt.date(2026, 11, 2), 0
     while len(rows) < count + offset:
         if day.weekday() < 5:
             for hour in range(8, 17):
