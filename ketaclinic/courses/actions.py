@@ -361,6 +361,7 @@ def open_course(
     bounds_override_reason: str = "",
     planned_induction_sessions: int | None = None,
     review_points: Sequence[int] | None = None,
+    prior_sessions: int = 0,
 ) -> Course:
     """A prescriber opens a course of ``protocol`` for ``patient`` (audited; an override of the bounds as OVERRIDE).
 
@@ -369,8 +370,9 @@ def open_course(
     starting dose is ``clinical.dose``'s for session 1 (per-kg protocols use the latest recorded weight; none recorded
     raises :class:`WeightRequired`); titration bounds (``min_bound``/``max_bound`` in the protocol's unit, default the
     protocol's range) contain the starting dose and stay in the protocol's range unless ``bounds_override_reason``
-    says why; one active course per patient. The first :class:`DoseOrder` is written with the course. Refusals
-    raise :class:`CourseError` naming the field.
+    says why; one active course per patient. ``prior_sessions`` are sessions given before the course was kept here (a
+    transfer from another clinic). The first :class:`DoseOrder` is written with the course. Refusals raise
+    :class:`CourseError` naming the field.
     """
     _require(by, patient, Perm.PRESCRIBE)
     try:
@@ -430,6 +432,8 @@ def open_course(
     else:
         planned = planned_induction_sessions
     points = _review_points(review_points, planned)
+    if isinstance(prior_sessions, bool) or not isinstance(prior_sessions, int) or not 0 <= prior_sessions <= 200:
+        raise CourseError("prior_sessions", "a number of sessions from 0 to 200")
 
     course = Course(
         patient=patient,
@@ -450,6 +454,7 @@ def open_course(
         bounds_override_reason=override,
         planned_induction_sessions=planned,
         review_points=points,
+        prior_sessions=prior_sessions,
         opened_by=by,
     )
     try:

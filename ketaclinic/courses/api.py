@@ -70,6 +70,7 @@ class OpenIn(Schema):
     bounds_override_reason: str = Field("", max_length=2000, description="Bounds outside the protocol (≥20 chars)")
     planned_induction_sessions: int | None = Field(None, ge=1, le=52)
     review_points: list[int] | None = Field(None, description="Session numbers, e.g. [4, 6]")
+    prior_sessions: int = Field(0, ge=0, le=200, description="Sessions given before (a transferred course)")
 
 
 class DoseIn(Schema):
@@ -144,6 +145,7 @@ class CourseOut(Schema):
     status: str
     status_reason: str
     planned_induction_sessions: int
+    prior_sessions: int
     review_points: list[int]
     opened_by: str
     opened_at: dt.datetime
@@ -211,6 +213,7 @@ def _course_out(course: Course, user: Any) -> dict[str, Any]:
         "status": course.status,
         "status_reason": course.status_reason,
         "planned_induction_sessions": course.planned_induction_sessions,
+        "prior_sessions": course.prior_sessions,
         "review_points": course.review_points,
         "opened_by": course.opened_by.get_username(),
         "opened_at": course.opened_at,

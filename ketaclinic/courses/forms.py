@@ -66,6 +66,14 @@ class OpenCourseForm(forms.Form):
     planned_induction_sessions = forms.IntegerField(
         label="Planned induction sessions", required=False, min_value=1, max_value=52
     )
+    prior_sessions = forms.IntegerField(
+        label="Sessions already given",
+        required=False,
+        min_value=0,
+        max_value=200,
+        initial=0,
+        help_text="A course transferred from another clinic: sessions given there count towards the numbering.",
+    )
     review_points = forms.CharField(
         label="Review after sessions",
         required=False,

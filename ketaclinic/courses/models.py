@@ -63,7 +63,8 @@ class Course(models.Model):
     ``starting_amount_mg`` for fixed doses; titration bounds (``min_/max_mg_per_kg`` or ``min_/max_amount_mg``) lie
     within the protocol's bounds unless ``bounds_override_reason`` explains why not. ``review_points`` are session
     numbers at which the prescriber reviews the response. ``started_at`` is when the first session began (the start of
-    course week 1). ``version`` is bumped on every change (optimistic locking).
+    course week 1). ``prior_sessions`` counts sessions given before the course was kept here (a transfer).
+    ``version`` is bumped on every change (optimistic locking).
     """
 
     class Status(models.TextChoices):
@@ -97,6 +98,11 @@ class Course(models.Model):
     max_amount_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
     bounds_override_reason = models.TextField(blank=True)
     planned_induction_sessions = models.PositiveSmallIntegerField()
+    prior_sessions = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Sessions of this course given before its sessions were kept in this schedule (a course transferred "
+        "from another clinic or record); they count towards session numbers and review points.",
+    )
     review_points = models.JSONField(default=list, blank=True, help_text="Session numbers at which to review.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
     status_reason = models.CharField(max_length=300, blank=True)

@@ -40,10 +40,12 @@ def active_starts(course: Course) -> list[dt.datetime]:
 
 
 def sessions_held(course: Course, at: dt.datetime | None = None) -> int:
-    """Sessions of the course that took place by ``at`` (default now)."""
+    """Sessions of the course that took place by ``at`` (default now), including those given before it was kept
+    here (``prior_sessions``)."""
     moment = at or timezone.now()
     return (
-        appointments(course).filter(status__in=[A.CHECKED_IN, A.COMPLETED]).count()
+        course.prior_sessions
+        + appointments(course).filter(status__in=[A.CHECKED_IN, A.COMPLETED]).count()
         + appointments(course).filter(status=A.BOOKED, starts_at__lt=moment).count()
     )
 
@@ -54,9 +56,9 @@ def next_session_number(course: Course) -> int:
 
 
 def next_sequence_number(course: Course) -> int:
-    """The number to give the next session booked: one past the highest standing session."""
+    """The number to give the next session booked: one past the highest standing session (or the prior ones)."""
     top = holding(course).aggregate(top=Max("sequence_number"))["top"]
-    return (top or 0) + 1
+    return max(top or 0, course.prior_sessions) + 1
 
 
 def upcoming(course: Course, at: dt.datetime | None = None) -> Appointment | None:

@@ -134,6 +134,7 @@ def _open_kwargs(data: dict[str, Any]) -> dict[str, Any]:
         "bounds_override_reason": data.get("bounds_override_reason") or "",
         "planned_induction_sessions": data.get("planned_induction_sessions"),
         "review_points": data.get("review_points"),
+        "prior_sessions": data.get("prior_sessions") or 0,
     }
 
 

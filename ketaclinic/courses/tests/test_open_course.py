@@ -257,3 +257,15 @@ def test_it_keeps_dose_orders_immutable(iv_course):
     assert DoseOrder.objects.get(pk=order.pk).reason == "Starting dose"
     assert str(order) == "dose order 40.0 mg from session 1"
     assert not order.is_override
+
+
+def test_it_counts_sessions_given_before_a_transfer(cast, eligible, clinic):
+    from ketaclinic.courses import sessions
+
+    patient = eligible(route="iv")
+    with pytest.raises(CourseError, match="prior_sessions: a number of sessions from 0 to 200"):
+        open_course(patient, protocol=IV, indication="trd", by=cast.prescriber, prior_sessions=-1)
+    course = open_course(patient, protocol=IV, indication="trd", by=cast.prescriber, prior_sessions=3)
+    assert sessions.sessions_held(course) == 3
+    assert sessions.next_sequence_number(course) == 4
+    assert sessions.next_session_number(course) == 4
