@@ -45,6 +45,7 @@ ROSTER: tuple[tuple[str, str, str, dict[int, tuple[str, str]]], ...] = (
     ("dr.rivera", "riverside", "prescriber", dict.fromkeys(range(5), ("08:00", "17:00"))),
     ("therapist.lind", "riverside", "therapist", dict.fromkeys(range(5), ("09:00", "17:00"))),
     ("nurse.hill", "hillcrest", "nurse", dict.fromkeys(range(4), ("09:00", "17:00"))),
+    ("dr.hale", "hillcrest", "prescriber", dict.fromkeys(range(4), ("09:00", "17:00"))),
 )
 WEEKS_BACK = 8
 WEEKS_AHEAD = 3

@@ -78,6 +78,7 @@ class BookingForm(StartFields):
     resource = forms.ModelChoiceField(
         queryset=Resource.objects.none(),
         required=False,
+        label="Chair or room",
         empty_label="Any free chair or room",
         help_text="Leave empty to take the first free one of the right kind.",
     )

@@ -164,6 +164,7 @@ def _week_start(day: dt.date) -> dt.date:
 class Column:
     label: str
     sub: str = ""
+    resource_id: int | None = None
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -206,7 +207,9 @@ def day_view(request: HttpRequest) -> HttpResponse:
     resources = _in_kind_order(Resource.objects.filter(site=site))
     used = {a.resource_id for a in appointments}
     columns: dict[Any, Column] = {
-        r.pk: Column(r.name, r.monitor_label or r.get_kind_display()) for r in resources if r.active or r.pk in used
+        r.pk: Column(r.name, r.monitor_label or r.get_kind_display(), r.pk if r.active else None)
+        for r in resources
+        if r.active or r.pk in used
     }
     for a in appointments:
         key: Any = a.resource_id if a.resource_id else ("staff", a.staff_id)
