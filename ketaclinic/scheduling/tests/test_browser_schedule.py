@@ -1,0 +1,90 @@
+"""In real Chromium: the front desk books, meets a conflict, takes an offered alternative, reschedules from the
+offered free times, and the day calendar shows the appointment where it now is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.scheduling.actions import book_appointment
+from ketaclinic.scheduling.models import Appointment, AppointmentType
+from ketaclinic.scheduling.tests.conftest import CHICAGO, put_on_shift
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def _frozen_clock() -> Iterator[None]:
+    """The browser and the live server run on the real clock."""
+    yield None
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def shot(page: Page, name: str) -> None:
+    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
+
+
+def test_the_front_desk_books_takes_an_alternative_and_reschedules(page, live_server, cast, site, chairs, patient):
+    today = timezone.now().astimezone(CHICAGO).date()
+    monday = today + dt.timedelta(days=7 - today.weekday() + 7)  # the Monday after next: always ahead
+    put_on_shift(cast.nurse, site, "nurse", monday, monday + dt.timedelta(days=4))
+    iv = AppointmentType.objects.get(code="ketamine_iv")
+    from ketaclinic.patients.tests.factories import PatientFactory
+
+    book_appointment(
+        patient=PatientFactory.create(site=site),
+        appointment_type=iv,
+        start=dt.datetime.combine(monday, dt.time(10), tzinfo=CHICAGO),
+        by=cast.coordinator,
+        resource=chairs[0],
+    )
+    base = live_server.url
+    sign_in(page, base, "coordinator", cast.password)
+
+    page.goto(f"{base}/schedule/book/")
+    page.get_by_label("Patient").fill("Quill")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Book for Morgan Quill").click()
+    page.get_by_label("Appointment type").select_option(label="IV infusion session")
+    page.get_by_label("Date").fill(monday.isoformat())
+    page.get_by_label("Time").fill("10:30")
+    page.get_by_label("Chair or room").select_option(label="Chair 1")
+    page.get_by_role("button", name="Book", exact=True).click()
+
+    assert page.get_by_text("Chair 1 is booked 10:00–11:10").is_visible()
+    assert page.locator("#id_time").input_value() == "10:30"  # what was typed is kept
+    shot(page, "schedule-0-conflict")
+    page.get_by_role("button", name=f"{monday:%a %d %b} 10:30–11:40 · Chair 2").click()
+    assert page.get_by_text("Booked IV infusion session for Morgan Quill").is_visible()
+    booked = Appointment.objects.get(patient=patient)
+    assert booked.resource == chairs[1]
+
+    page.get_by_role("link", name="Reschedule").click()
+    wednesday = monday + dt.timedelta(days=2)
+    page.get_by_label("Free times from").fill(wednesday.isoformat())
+    page.get_by_role("button", name="Show free times from this day").click()
+    page.get_by_role("button", name=f"{wednesday:%a %d %b} 08:00–09:10 · Chair 2").click()
+    assert page.get_by_text(f"Moved to {wednesday:%a %d %b %Y} at 08:00.").is_visible()
+    shot(page, "schedule-1-moved")
+
+    page.goto(f"{base}/schedule/?date={wednesday.isoformat()}")
+    block = page.locator("a.block", has_text="Morgan Quill")
+    assert block.is_visible() and "08:00–09:10" in block.inner_text()
+    shot(page, "schedule-2-day")
