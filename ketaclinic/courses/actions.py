@@ -767,6 +767,10 @@ class ReviewStatus:
     def has_evidence(self) -> bool:
         return self.trajectory is not None
 
+    @property
+    def instrument_name(self) -> str:
+        return clinical.get_instrument(self.instrument).name if self.instrument else ""
+
     def as_evidence(self) -> dict[str, Any]:
         """The JSON stored with a decision (scores and dates: the decision's clinical record)."""
         if self.trajectory is None:
@@ -1007,6 +1011,16 @@ class BookingPreview:
     @property
     def ok(self) -> bool:
         return not self.conflicts_by_start and not self.spacing_by_start and not self.rems_missing
+
+    @property
+    def bookable(self) -> int:
+        """Sessions that can be booked as planned or at an offered alternative."""
+        return sum(
+            1
+            for s in self.plan.sessions
+            if s.start not in self.spacing_by_start
+            and (s.start not in self.conflicts_by_start or self.alternatives_by_start.get(s.start))
+        )
 
 
 #: Days around a refused time searched for alternatives: 3 before and 14 after, nearest first.

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.clinical import PROTOCOLS, get_protocol, phase_for_week
-from ketaclinic.clinical.protocols import PerKgDose
+from ketaclinic.clinical.protocols import PerKgDose, Phase
 from ketaclinic.courses import actions, planning, sessions
 from ketaclinic.courses.access import BOOKERS, access_course, access_courses, can_see_clinical
 from ketaclinic.courses.actions import CourseError, StaleCourseError
@@ -33,6 +33,7 @@ from ketaclinic.courses.models import Course, MissedSession
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.actions import BookingConflict, StaleAppointmentError
 from ketaclinic.scheduling.models import Appointment
+from ketaclinic.screening.models import EligibilityAssessment
 
 #: Where the actions' field names appear on the open-course form.
 OPEN_FIELDS = {
@@ -77,8 +78,35 @@ def _base(request: HttpRequest, patient: Patient, **extra: Any) -> dict[str, Any
     }
 
 
-def protocol_cards() -> list[dict[str, Any]]:
-    """Each protocol with its dose rule, phases and sources, for the protocol picker."""
+def describe_phase(phase: Phase) -> str:
+    """e.g. "Induction: weeks 1–3, 2–3 a week, 6 sessions (six sessions over 2–3 weeks)"."""
+    if phase.last_week is None:
+        weeks = f"from week {phase.first_week}"
+    elif phase.last_week == phase.first_week:
+        weeks = f"week {phase.first_week}"
+    else:
+        weeks = f"weeks {phase.first_week}–{phase.last_week}"
+    low, high = phase.sessions_per_week_min, phase.sessions_per_week_max
+    if high < 1:
+        often = "every 2 weeks"
+    elif low == high:
+        often = f"{high:g} a week"
+    elif low < 1:
+        often = f"every 2 weeks to {high:g} a week"
+    else:
+        often = f"{low:g}–{high:g} a week"
+    text = f"{phase.name.capitalize()}: {weeks}, {often}"
+    if phase.total_sessions:
+        text += f", {phase.total_sessions} session{'s' if phase.total_sessions != 1 else ''}"
+    return text + (f" ({phase.note})" if phase.note else "")
+
+
+def protocol_cards(patient: Patient | None = None) -> list[dict[str, Any]]:
+    """Each protocol with its dose rule, phases and sources, for the protocol picker; with ``patient``, whether a
+    signed approving eligibility assessment is in force for its route."""
+    approved: set[str] = set()
+    if patient is not None:
+        approved = {a.route for a in EligibilityAssessment.objects.signed().filter(patient=patient) if a.is_approved}
     cards = []
     for proto in PROTOCOLS.values():
         rule = proto.dose_rule
@@ -88,13 +116,7 @@ def protocol_cards() -> list[dict[str, Any]]:
             )
         else:
             dose = f"{rule.default_mg:g} mg (allowed: {', '.join(f'{a:g}' for a in rule.allowed_mg)} mg)"
-        phases = [
-            f"{p.name.capitalize()}: weeks {p.first_week}–{p.last_week if p.last_week else 'on'}, "
-            f"{p.sessions_per_week_min:g}–{p.sessions_per_week_max:g} a week"
-            + (f", {p.total_sessions} sessions" if p.total_sessions else "")
-            + (f" ({p.note})" if p.note else "")
-            for p in proto.phases
-        ]
+        phases = [describe_phase(p) for p in proto.phases]
         cards.append(
             {
                 "id": proto.id,
@@ -105,6 +127,7 @@ def protocol_cards() -> list[dict[str, Any]]:
                 "sources": [str(c) for c in proto.citations],
                 "notes": list(proto.notes),
                 "evidence": proto.evidence.value,
+                "eligible": proto.route.value in approved,
             }
         )
     return cards
@@ -161,7 +184,7 @@ def open_course(request: HttpRequest, patient_id: int) -> HttpResponse:
         form = OpenCourseForm(initial={k: v for k, v in request.GET.items() if k in OpenCourseForm.base_fields})
         status = 200
     preview = _preview(patient, form.data if form.is_bound else form.initial)
-    context = _base(request, patient, form=form, protocols=protocol_cards(), preview=preview)
+    context = _base(request, patient, form=form, protocols=protocol_cards(patient), preview=preview)
     return render(request, "courses/open.html", context, status=status)
 
 
@@ -208,6 +231,7 @@ def session_rows(course: Course) -> list[dict[str, Any]]:
     first = course.started_at or (min(standing) if standing else None)
     checked = dict(planning.check_series(proto, standing, course_start=first, zone=course.site.zone))
     missed = {m.appointment_ref: m for m in MissedSession.objects.filter(course=course)}
+    now = timezone.now()
     out = []
     for appointment in rows:
         holding = appointment.status in Appointment.HOLDING
@@ -220,7 +244,8 @@ def session_rows(course: Course) -> list[dict[str, Any]]:
                 "missed": missed.get(appointment.pk),
                 "week": week,
                 "phase": planning_phase(proto, week),
-                "movable": appointment.status == Appointment.Status.BOOKED,
+                "movable": appointment.status == Appointment.Status.BOOKED and appointment.starts_at > now,
+                "past": appointment.status == Appointment.Status.BOOKED and appointment.starts_at <= now,
                 "needs_rule": not holding
                 and appointment.pk not in missed
                 and not appointment.cancel_reason.startswith(actions.DECISION_CANCEL_PREFIX),

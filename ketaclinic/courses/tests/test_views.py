@@ -442,3 +442,12 @@ def test_the_chart_card_renders_with_and_without_a_course(client, clinic, iv_cou
     assert empty["course"] is None
     html = render_to_string("courses/_chart_card.html", {**empty, "patient": other})
     assert "No active course" in html and "Open a course" in html
+
+
+def test_a_plan_with_nothing_bookable_offers_no_booking(client, clinic, iv_course):
+    StaffShift.objects.filter(role_on_shift="nurse").delete()
+    client.force_login(clinic.coordinator)
+    html = client.get(url("plan", iv_course), plan_query()).content.decode()
+    assert "None of these sessions can be booked" in html
+    assert "No time within two weeks keeps the protocol" in html
+    assert "Book with the chosen times" not in html
