@@ -17,7 +17,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -119,9 +119,8 @@ def next_quarter_hour(moment: dt.datetime) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
-@dataclass(frozen=True)
-class Held:
-    """An appointment (booked, or planned in this run) as the planner sees it."""
+class Held(NamedTuple):
+    """An appointment (booked, or planned in this run) as the planner sees it (a tuple: thousands are made)."""
 
     id: int | None
     site_id: int
@@ -187,13 +186,15 @@ class Horizon:
         self.resource_by_id = {r.pk: r for r in self.resources}
 
         self.users: dict[int, Any] = {u.pk: u for u in staff if u is not None}
-        # on_shift[slot][role] = ids of staff on shift in that role for the whole quarter hour
-        self.on_shift: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        # on_shift[(slot, role)] = ids of the staff on shift in that role for the whole quarter hour. One flat dict of
+        # tuples: thousands of small sets would each be tracked by the garbage collector and slow every request.
+        self.on_shift: dict[tuple[int, str], tuple[int, ...]] = {}
         for shift in StaffShift.objects.filter(site=site, starts_at__lt=hi, ends_at__gt=lo).select_related("user"):
             self.users.setdefault(shift.user_id, shift.user)
             first = -(-int(shift.starts_at.timestamp()) // SLOT_SECONDS)
             for index in range(first, slot_index(shift.ends_at)):
-                self.on_shift[index][shift.role_on_shift].add(shift.user_id)
+                key = (index, shift.role_on_shift)
+                self.on_shift[key] = (*self.on_shift.get(key, ()), shift.user_id)
 
         self.patient_ids = set(patient_ids)
         staff_ids = set(self.users)
@@ -242,16 +243,24 @@ class Horizon:
 
     def hold(self, held: Held) -> None:
         """Count ``held`` as occupying its chair, patient and clinician (also for starts planned in this run)."""
-        own_site = held.site_id == self.site.pk
-        for index in slot_indexes(held.starts_at, held.ends_at):
-            if own_site and held.resource_id is not None:
-                self.res_busy[held.resource_id][index] = held
-            if held.patient_id is not None and held.patient_id in self.patient_ids:
-                self.patient_busy[held.patient_id][index] = held
-            if held.staff_id is not None and held.staff_id in self.users:
-                self.staff_busy[held.staff_id][index] = held
-            if own_site and held.is_dosing:
-                self.dosing[index] += 1
+        slots = slot_indexes(held.starts_at, held.ends_at)
+        if held.site_id == self.site.pk:
+            if held.resource_id is not None:
+                busy = self.res_busy[held.resource_id]
+                for index in slots:
+                    busy[index] = held
+            if held.is_dosing:
+                dosing = self.dosing
+                for index in slots:
+                    dosing[index] += 1
+        if held.patient_id is not None and held.patient_id in self.patient_ids:
+            busy = self.patient_busy[held.patient_id]
+            for index in slots:
+                busy[index] = held
+        if held.staff_id is not None and held.staff_id in self.users:
+            busy = self.staff_busy[held.staff_id]
+            for index in slots:
+                busy[index] = held
 
     def hold_slot(self, slot: Slot, appointment_type: AppointmentType, patient_id: int) -> None:
         self.hold(
@@ -344,7 +353,7 @@ class Horizon:
         chosen_resource = self._pick_resource(appointment_type, start, end, slots, resource, resource_fixed, problems)
         self._check_nurse(appointment_type, start, end, slots, problems)
         if appointment_type.needs_prescriber_on_site and not all(
-            self.on_shift.get(i, {}).get(ShiftRole.PRESCRIBER) for i in slots
+            self.on_shift.get((i, ShiftRole.PRESCRIBER)) for i in slots
         ):
             problems.append(f"no prescriber on site {self.span(start, end)} for the {appointment_type.name.lower()}")
         chosen_staff = self._pick_staff(appointment_type, start, end, slots, staff, staff_fixed, problems)
@@ -395,7 +404,7 @@ class Horizon:
             return
         ratio = self.policy.nurse_ratio
         for index in slots:
-            nurses = len(self.on_shift.get(index, {}).get(ShiftRole.NURSE, ()))
+            nurses = len(self.on_shift.get((index, ShiftRole.NURSE), ()))
             if not nurses:
                 problems.append(f"no nurse on shift {self.span(start, end)}")
                 return
@@ -420,7 +429,7 @@ class Horizon:
         role = ShiftRole.THERAPIST if appointment_type.needs_therapist else None
         if staff is not None and (fixed or not appointment_type.needs_therapist):
             on_shift = all(
-                any(staff.pk in ids for r, ids in self.on_shift.get(i, {}).items() if role is None or r == role)
+                any(staff.pk in self.on_shift.get((i, r), ()) for r in ([role] if role else ShiftRole.values))
                 for i in slots
             )
             if not on_shift:
@@ -433,7 +442,7 @@ class Horizon:
             return staff
         if role is None:
             return None
-        ids = set.intersection(*(set(self.on_shift.get(i, {}).get(role, ())) for i in slots))
+        ids = set.intersection(*(set(self.on_shift.get((i, role), ())) for i in slots))
         if not ids:
             problems.append(f"no therapist on shift {self.span(start, end)}")
             return None
