@@ -133,7 +133,7 @@ class StaffShift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.role_on_shift} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.user} {self.role_on_shift} {self.starts_at.astimezone(dt.UTC):%Y-%m-%d %H:%M}Z"
 
 
 class AppointmentType(models.Model):
@@ -290,7 +290,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.appointment_type_id} for patient {self.patient_id} at {self.starts_at:%Y-%m-%d %H:%M}Z"
+        when = self.starts_at.astimezone(dt.UTC)
+        return f"{self.appointment_type_id} for patient {self.patient_id} at {when:%Y-%m-%d %H:%M}Z"
 
     @property
     def is_active(self) -> bool:
@@ -324,7 +325,7 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"slot {self.slot_start:%Y-%m-%d %H:%M}Z of appointment {self.appointment_id}"
+        return f"slot {self.slot_start.astimezone(dt.UTC):%Y-%m-%d %H:%M}Z of appointment {self.appointment_id}"
 
 
 class ReminderSent(models.Model):
