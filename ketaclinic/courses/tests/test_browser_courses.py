@@ -1,0 +1,116 @@
+"""In real Chromium: a prescriber opens an IV course, the coordinator books the induction series and moves session 3,
+and the course page and the patient's schedule show the new time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.courses.models import Course
+from ketaclinic.courses.tests.conftest import make_eligible, new_patient, open_clinic, weigh
+from ketaclinic.scheduling.models import Appointment
+from ketaclinic.screening.actions import mark_section_reviewed
+from ketaclinic.screening.tests.conftest import add_trd_history
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def frozen_clock():
+    """The browser and the live server run on the real clock."""
+    return None
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+
+
+def shot(page: Page, name: str) -> None:
+    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
+    if folder:
+        # The visible part only: after a full-page capture of the long open-course form, Chromium ignored the next
+        # click on its submit button.
+        page.screenshot(path=f"{folder}/courses-{name}.png")
+
+
+def next_monday(site) -> dt.date:
+    today = timezone.now().astimezone(site.zone).date()
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_session(page, live_server, cast):
+    site = cast.site_a
+    monday = next_monday(site)
+    open_clinic(site, cast, start=monday - dt.timedelta(days=7), weeks=5)
+    patient = new_patient(cast)
+    add_trd_history(patient, cast.nurse)
+    for section in ("conditions", "medications", "substance_use"):
+        mark_section_reviewed(patient, section, by=cast.nurse)
+    weigh(patient, cast.nurse, "72.4")
+    make_eligible(patient, cast)
+    base = live_server.url
+
+    # The prescriber opens the course; the starting dose is previewed from the chart's weight as they choose.
+    sign_in(page, base, "prescriber", cast.password)
+    page.goto(f"{base}/patients/{patient.pk}/courses/open/")
+    page.get_by_label("Racemic ketamine 0.5 mg/kg IV over 40 min").check()
+    preview = page.locator("#dose-preview")
+    preview.get_by_text("36.2 mg").wait_for()  # 0.5 mg/kg × 72.4 kg
+    assert "actual weight 72.4 kg" in preview.inner_text()
+    page.get_by_label("Starting dose (mg/kg)").fill("0.6")
+    page.get_by_label("Starting dose (mg/kg)").press("Tab")  # leaving the field updates the preview
+    preview.get_by_text("43.4 mg").wait_for()
+    shot(page, "0-open")
+    page.get_by_role("button", name="Open course").click()
+    page.get_by_text("Course opened: Racemic ketamine 0.5 mg/kg IV over 40 min.").wait_for()
+    course = Course.objects.get(patient=patient)
+    assert course.current_dose_order().mg_per_kg == Decimal("0.600")
+    assert page.locator("#status .course-status").inner_text() == "Planned"
+    sign_out(page)
+
+    # The coordinator previews the induction dates and books them in one step.
+    sign_in(page, base, "coordinator", cast.password)
+    page.goto(f"{base}/patients/{patient.pk}/courses/{course.pk}/")
+    assert page.locator("#dose").count() == 0  # the front desk does not see the dose
+    page.get_by_role("link", name="Plan and book sessions").click()
+    page.get_by_label("First session on or after").fill(monday.isoformat())
+    page.get_by_label("Preferred time (clinic time)").fill("09:00")
+    page.get_by_role("button", name="Show the dates").click()
+    page.get_by_role("button", name="Book these 6 sessions").click()
+    page.get_by_text("6 session(s) booked.").wait_for()
+    shot(page, "1-booked")
+    third = Appointment.objects.get(course_ref=course.pk, sequence_number=3)
+    friday = third.starts_at.astimezone(site.zone)
+    assert f"{friday:%a %H:%M}" == "Fri 09:00"
+
+    # Session 3 moves to Friday afternoon: the course page shows the new time and the spacing still holds.
+    page.locator("#session-3").get_by_role("link", name="Move").click()
+    page.get_by_label("New date and time (clinic time)").fill(f"{friday:%Y-%m-%d}T14:00")
+    page.get_by_role("button", name="Move the session").click()
+    page.get_by_text("Session 3 moved; the spacing still holds.").wait_for()
+    row = page.locator("#session-3")
+    assert f"{friday:%a %Y-%m-%d} 14:00" in row.inner_text()
+    assert "OK" in row.inner_text()
+    shot(page, "2-moved")
+    third.refresh_from_db()
+    assert f"{third.starts_at.astimezone(site.zone):%H:%M}" == "14:00"
+
+    # The patient's schedule shows the moved session too.
+    page.goto(f"{base}/schedule/patients/{patient.pk}/")
+    assert page.get_by_text("14:00").first.is_visible()
