@@ -337,6 +337,7 @@ def test_it_has_no_evidence_before_the_course_starts(iv_course):
     assert not status.has_evidence
     assert status.message == "Not enough measures yet: the course has not started."
     assert status.as_evidence() == {"instrument": None, "status": None, "message": status.message}
+    assert status.instrument_name == ""
 
 
 def test_it_says_what_measures_are_missing(iv_course, cast):
@@ -362,7 +363,7 @@ def test_it_classifies_the_response_from_the_baseline(iv_course, cast, frozen_cl
     phq9(patient, 12, NOW + dt.timedelta(days=4))
     phq9(patient, 8, NOW + dt.timedelta(days=10))
     status = review_status(iv_course)
-    assert status.instrument == "phq9"
+    assert status.instrument == "phq9" and status.instrument_name == "PHQ-9"
     assert status.trajectory.status.value == "responder"
     evidence = status.as_evidence()
     assert evidence["status"] == "responder"
