@@ -7,6 +7,7 @@ Sunday 2026-11-01; Monday 2026-11-02 is the first day after it.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,13 @@ def at(day: str, time: str, zone: dt.tzinfo = CHICAGO) -> dt.datetime:
 def _frozen_clock() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
         yield
+
+
+def ensure_appointment_types() -> None:
+    """Re-create the seeded appointment types (a transactional test starts after another one's flush emptied them)."""
+    from django.apps import apps
+
+    importlib.import_module("ketaclinic.scheduling.migrations.0002_appointment_types").seed_types(apps, None)
 
 
 def open_site(site: Site, *, saturday: bool = True) -> Site:

@@ -13,18 +13,23 @@ from django.utils import timezone
 
 from ketaclinic.scheduling.actions import book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType
-from ketaclinic.scheduling.tests.conftest import CHICAGO, put_on_shift
+from ketaclinic.scheduling.tests.conftest import CHICAGO, ensure_appointment_types, put_on_shift
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def _frozen_clock() -> Iterator[None]:
     """The browser and the live server run on the real clock."""
     yield None
+
+
+@pytest.fixture(autouse=True)
+def _types(transactional_db: None) -> None:
+    ensure_appointment_types()
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:

@@ -15,15 +15,20 @@ from ketaclinic.patients.tests.factories import PatientFactory
 from ketaclinic.scheduling import actions, planning
 from ketaclinic.scheduling.actions import BookingConflict, book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType, Reservation
-from ketaclinic.scheduling.tests.conftest import at
+from ketaclinic.scheduling.tests.conftest import at, ensure_appointment_types
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="SQLite serialises write transactions, so two bookings cannot overlap; set DATABASE_URL=postgres://…",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _types(transactional_db: None) -> None:
+    ensure_appointment_types()
 
 
 def race(*jobs: Callable[[], Any]) -> list[Any]:
