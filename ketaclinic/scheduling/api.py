@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError
 from ninja.responses import Status
@@ -188,7 +189,7 @@ def list_types(request: HttpRequest) -> list[AppointmentType]:
 @router.get("/appointments", response=list[AppointmentOut], summary="A site's appointments on one day")
 def list_appointments(request: HttpRequest, filters: Query[DayQuery]) -> list[dict[str, Any]]:
     site = access.schedule_site(_user(request), filters.site, default=getattr(request, "site", None))
-    day = filters.date or dt.datetime.now(dt.UTC).astimezone(site.zone).date()
+    day = filters.date or timezone.now().astimezone(site.zone).date()
     zone = site.zone
     lo = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
