@@ -341,7 +341,9 @@ def order_dose(request: HttpRequest, patient_id: int, course_id: int) -> HttpRes
 def plan_sessions(request: HttpRequest, patient_id: int, course_id: int) -> HttpResponse:
     """Plan a phase (GET with the plan form's fields shows the dates, conflicts and alternatives) and book it (POST)."""
     course = access_course(request.user, patient_id, course_id, need=BOOKERS, write=request.method == "POST")
-    first_phase = course.clinical_protocol.phases[0].name
+    phases = course.clinical_protocol.phases
+    # A course in maintenance plans its maintenance sessions; any other plans its first phase.
+    first_phase = phases[1].name if course.status == Course.Status.MAINTENANCE and len(phases) > 1 else phases[0].name
     status = 200
     preview = None
     conflict: BookingConflict | None = None

@@ -451,3 +451,11 @@ def test_a_plan_with_nothing_bookable_offers_no_booking(client, clinic, iv_cours
     assert "None of these sessions can be booked" in html
     assert "No time within two weeks keeps the protocol" in html
     assert "Book with the chosen times" not in html
+
+
+def test_a_course_in_maintenance_plans_maintenance_by_default(client, clinic, iv_course):
+    actions.start_course(iv_course, by=clinic.nurse)
+    actions.record_decision(iv_course, decision="move_to_maintenance", reason="Responder", by=clinic.prescriber)
+    client.force_login(clinic.coordinator)
+    html = client.get(url("plan", iv_course)).content.decode()
+    assert '<option value="maintenance" selected>' in html
