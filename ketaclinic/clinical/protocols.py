@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -594,7 +594,11 @@ def min_spacing_hours(protocol: str | Protocol, *, policy: ClinicPolicy | None =
 
 
 def course_week(course_start: datetime, when: datetime) -> int:
-    """The 1-based course week of ``when`` for a course starting at ``course_start`` (7-day blocks)."""
+    """The 1-based course week of ``when`` for a course starting at ``course_start`` (7-day blocks).
+
+    Weeks are calendar weeks: with both datetimes in the clinic's zone a week is 7 days on the wall clock, also across
+    a daylight-saving change (which is what "twice weekly" means to a patient).
+    """
     aware_datetime("course_start", course_start)
     aware_datetime("when", when)
     if when < course_start:
@@ -628,7 +632,8 @@ def check_spacing(
     problems: list[str] = []
     gap = min_spacing_hours(proto, policy=policy)
     for s in previous:
-        hours = abs((proposed - s) / timedelta(hours=1))
+        # Elapsed time, not wall-clock time: across a DST change 09:00 Saturday to 09:00 Monday is 47 or 49 h.
+        hours = abs((proposed.astimezone(UTC) - s.astimezone(UTC)) / timedelta(hours=1))
         if hours < gap:
             problems.append(
                 f"Only {hours:.1f} h from the session at {s.isoformat()}; sessions must be at least {gap:g} h apart."

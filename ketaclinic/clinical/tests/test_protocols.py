@@ -346,3 +346,15 @@ def test_it_describes_protocol_metadata() -> None:
     assert isinstance(iv.dose_rule, PerKgDose) and iv.infusion_min == 40 and iv.indications == (Indication.TRD,)
     assert PROTOCOLS["esketamine_mdsi"].indications == (Indication.MDSI,)
     assert PROTOCOLS["esketamine_trd"].device_mg == 28
+
+
+def test_spacing_counts_elapsed_hours_across_a_dst_change() -> None:
+    from zoneinfo import ZoneInfo
+
+    chicago = ZoneInfo("America/Chicago")
+    saturday = datetime(2027, 3, 13, 9, 0, tzinfo=chicago)  # CST; clocks go forward on Sunday 14 March
+    monday = datetime(2027, 3, 15, 9, 0, tzinfo=chicago)  # CDT: 47 h later, although 48 h on the wall clock
+    check = check_spacing("ketamine_iv_standard", [saturday], monday)
+    assert not check.ok
+    assert "Only 47.0 h" in check.problems[0]
+    assert check_spacing("ketamine_iv_standard", [saturday], monday.replace(hour=10)).ok
