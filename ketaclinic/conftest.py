@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,21 @@ class Cast:
             Role.COORDINATOR: self.coordinator,
             Role.CLINIC_ADMIN: self.admin,
         }
+
+
+@pytest.fixture(autouse=True)
+def _reference_rows(request: pytest.FixtureRequest) -> None:
+    """Re-create rows that data migrations seed (appointment types), which a transactional test's flush removes."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from ketaclinic.scheduling.models import AppointmentType
+
+    if not AppointmentType.objects.exists():
+        from django.apps import apps
+
+        importlib.import_module("ketaclinic.scheduling.migrations.0002_appointment_types").seed_types(apps, None)
 
 
 @pytest.fixture
