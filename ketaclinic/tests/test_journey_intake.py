@@ -15,31 +15,13 @@ from ketaclinic.portal.intake import HISTORY_QUESTIONS
 from ketaclinic.screening.models import EligibilityAssessment
 from ketaclinic.screening.tests.conftest import add_trd_history
 from ketaclinic.tasks.models import Task
+from ketaclinic.tests.browser import choose, expect, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
     from pytest_django.live_server_helper import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def answer(page: Page, name: str, label: str) -> None:
-    page.locator(f"#q-{name}").get_by_text(label, exact=True).click()
 
 
 def test_intake_to_signed_eligibility(page: Page, browser: Browser, live_server: LiveServer, cast: Cast) -> None:
@@ -69,9 +51,9 @@ def test_intake_to_signed_eligibility(page: Page, browser: Browser, live_server:
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/history/")
     for question in HISTORY_QUESTIONS:
-        answer(phone, f"condition_{question.key}", "No")
-    answer(phone, "pregnant", "No")
-    answer(phone, "breastfeeding", "No")
+        choose(phone, f"condition_{question.key}", "No")
+    choose(phone, "pregnant", "No")
+    choose(phone, "breastfeeding", "No")
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/medications/")
     phone.locator("#id_name_0").fill("clonazepam")
@@ -84,8 +66,8 @@ def test_intake_to_signed_eligibility(page: Page, browser: Browser, live_server:
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/phq9/")
     for n in range(1, 9):
-        answer(phone, f"q{n}", "More than half the days")
-    answer(phone, "q9", "Several days")
+        choose(phone, f"q{n}", "More than half the days")
+    choose(phone, "q9", "Several days")
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/phq9/support/")
     expect(phone.get_by_text("If you are in danger now call 911.")).to_be_visible()
@@ -94,12 +76,12 @@ def test_intake_to_signed_eligibility(page: Page, browser: Browser, live_server:
     phone.get_by_role("link", name="Continue the form").click()
     phone.wait_for_url("**/intake/gad7/")
     for n in range(1, 8):
-        answer(phone, f"q{n}", "Several days")
+        choose(phone, f"q{n}", "Several days")
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/cssrs/")
-    answer(phone, "q1", "No")
-    answer(phone, "q2", "No")
-    answer(phone, "q6", "No")
+    choose(phone, "q1", "No")
+    choose(phone, "q2", "No")
+    choose(phone, "q6", "No")
     phone.get_by_role("button", name="Save and continue").click()
     phone.wait_for_url("**/intake/review/")
     phone.get_by_role("button", name="Send my answers").click()

@@ -4,7 +4,6 @@ and the course page and the patient's schedule show the new time."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -16,9 +15,10 @@ from ketaclinic.courses.tests.conftest import make_eligible, new_patient, open_c
 from ketaclinic.scheduling.models import Appointment
 from ketaclinic.screening.actions import mark_section_reviewed
 from ketaclinic.screening.tests.conftest import add_trd_history
+from ketaclinic.tests.browser import shot, sign_in, sign_out
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,26 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def frozen_clock():
     """The browser and the live server run on the real clock."""
     return None
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
-    if folder:
-        # The visible part only: after a full-page capture of the long open-course form, Chromium ignored the next
-        # click on its submit button.
-        page.screenshot(path=f"{folder}/courses-{name}.png")
 
 
 def next_monday(site) -> dt.date:
@@ -76,7 +56,8 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     page.get_by_label("Starting dose (mg/kg)").fill("0.6")
     page.get_by_label("Starting dose (mg/kg)").press("Tab")  # leaving the field updates the preview
     preview.get_by_text("43.4 mg").wait_for()
-    shot(page, "0-open")
+    # Viewport-only: after a full-page capture of this long form, Chromium ignored the next click on its button.
+    shot(page, "courses-0-open", full_page=False)
     page.get_by_role("button", name="Open course").click()
     page.get_by_text("Course opened: Racemic ketamine 0.5 mg/kg IV over 40 min.").wait_for()
     course = Course.objects.get(patient=patient)
@@ -94,7 +75,7 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     page.get_by_role("button", name="Show the dates").click()
     page.get_by_role("button", name="Book these 6 sessions").click()
     page.get_by_text("6 session(s) booked.").wait_for()
-    shot(page, "1-booked")
+    shot(page, "courses-1-booked", full_page=False)
     third = Appointment.objects.get(course_ref=course.pk, sequence_number=3)
     friday = third.starts_at.astimezone(site.zone)
     assert f"{friday:%a %H:%M}" == "Fri 09:00"
@@ -107,7 +88,7 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     row = page.locator("#session-3")
     assert f"{friday:%a %Y-%m-%d} 14:00" in row.inner_text()
     assert "OK" in row.inner_text()
-    shot(page, "2-moved")
+    shot(page, "courses-2-moved", full_page=False)
     third.refresh_from_db()
     assert f"{third.starts_at.astimezone(site.zone):%H:%M}" == "14:00"
 

@@ -4,39 +4,18 @@ weight without losing what was typed; the prescriber reads the chart with its al
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import pytest
 
 from ketaclinic.patients.models import Allergy, BodyMeasurement, Patient
+from ketaclinic.tests.browser import expect, shot, sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
+    pass
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=f"{folder}/patients-{name}.png", full_page=True)
 
 
 def test_a_patient_is_registered_charted_and_read(page, live_server, cast, real_cards):
@@ -53,12 +32,12 @@ def test_a_patient_is_registered_charted_and_read(page, live_server, cast, real_
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_text("Date of birth: patients must be 18 or older")).to_be_visible()
     expect(page.get_by_label("Preferred first name")).to_have_value("Hal")  # kept
-    shot(page, "0-register-error")
+    shot(page, "patients-0-register-error")
     page.get_by_label("Date of birth").fill("1984-03-09")
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", name="Hal Vale (he/him)")).to_be_visible()
     expect(page.get_by_text("The clinical chart is visible to clinicians only.")).to_be_visible()
-    shot(page, "1-front-desk-chart")
+    shot(page, "patients-1-front-desk-chart")
     patient = Patient.objects.get()
 
     sign_in(page, base, "nurse", cast.password)
@@ -68,7 +47,7 @@ def test_a_patient_is_registered_charted_and_read(page, live_server, cast, real_
     page.get_by_role("button", name="Add measurement").click()
     expect(page.get_by_text("Weight: must be above 0 kg and at most 350 kg (you entered 0).")).to_be_visible()
     expect(page.get_by_label("Height (cm)")).to_have_value("178")
-    shot(page, "2-weight-error")
+    shot(page, "patients-2-weight-error")
     page.get_by_label("Weight (kg)").fill("81.5")
     page.get_by_role("button", name="Add measurement").click()
     expect(page.get_by_text("Added measurement")).to_be_visible()
@@ -90,13 +69,13 @@ def test_a_patient_is_registered_charted_and_read(page, live_server, cast, real_
     page.get_by_label("Total daily dose (mg)").fill("1")
     page.get_by_role("button", name="Add medication").click()
     expect(page.get_by_text("Added medication: clonazepam.")).to_be_visible()
-    shot(page, "3-medications")
+    shot(page, "patients-3-medications")
 
     sign_in(page, base, "prescriber", cast.password)
     page.goto(f"{base}/patients/{patient.pk}/")
     expect(page.get_by_text("Allergy: Latex")).to_be_visible()
     expect(page.get_by_text("Interacts with ketamine")).to_be_visible()
-    shot(page, "4-chart")
+    shot(page, "patients-4-chart")
     page.get_by_role("link", name="History of changes").click()
     expect(page.get_by_text("Latex").first).to_be_visible()
-    shot(page, "5-history")
+    shot(page, "patients-5-history")

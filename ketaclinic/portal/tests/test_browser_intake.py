@@ -15,16 +15,13 @@ from ketaclinic.portal import actions
 from ketaclinic.portal.intake import HISTORY_QUESTIONS
 from ketaclinic.portal.models import IntakeSubmission, PortalLink
 from ketaclinic.tasks.models import Task
+from ketaclinic.tests.browser import choose
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
     from pytest_django.live_server_helper import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def choose(page: Page, name: str, label: str) -> None:
-    page.locator(f"#q-{name}").get_by_text(label, exact=True).click()
 
 
 def test_a_patient_completes_the_intake_on_a_phone_and_gets_crisis_help(

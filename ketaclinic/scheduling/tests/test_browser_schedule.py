@@ -4,7 +4,6 @@ offered free times, and the day calendar shows the appointment where it now is."
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -14,9 +13,10 @@ from django.utils import timezone
 from ketaclinic.scheduling.actions import book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType
 from ketaclinic.scheduling.tests.conftest import CHICAGO, ensure_appointment_types, put_on_shift
+from ketaclinic.tests.browser import shot, sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,20 +30,6 @@ def _frozen_clock() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _types(transactional_db: None) -> None:
     ensure_appointment_types()
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 def test_the_front_desk_books_takes_an_alternative_and_reschedules(page, live_server, cast, site, chairs, patient):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,9 +9,10 @@ import pytest
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.models import EligibilityAssessment
 from ketaclinic.screening.tests.conftest import add_trd_history, new_patient
+from ketaclinic.tests.browser import shot, sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,20 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def frozen_clock():
     """The browser and the live server run on the real clock."""
     return None
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("KETACLINIC_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 def test_a_nurse_runs_a_check_and_a_prescriber_signs_it(page, live_server, cast):
