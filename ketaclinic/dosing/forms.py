@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketaclinic import clinical
 from ketaclinic.clinical.vitals import VITAL_SPECS, Vital
 from ketaclinic.dosing.models import MIN_REASON_CHARS, CheckIn
 
@@ -90,3 +91,35 @@ class ReasonForm(VersionForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"At least {MIN_REASON_CHARS} characters: what you weighed and why dosing is safe today.",
     )
+
+
+SCREEN_INSTRUMENTS = ("phq9", "cssrs_screener")
+
+
+class ScreenForm(VersionForm):
+    """The pre-session PHQ-9 and C-SSRS screener, built from the instrument definitions (item text where its licence
+    allows shipping it, the item label otherwise). Follow-up items left blank are "not asked"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for instrument_id in SCREEN_INSTRUMENTS:
+            definition = clinical.get_instrument(instrument_id)
+            for item in definition.items:
+                label = (item.text if definition.item_text_shippable and item.text else item.label).capitalize()
+                if item.anchors:
+                    choices = [("", "—")] + [(str(a.value), f"{a.value} {a.label}") for a in item.anchors]
+                else:
+                    choices = [("", "Not asked"), ("no", "No"), ("yes", "Yes")]
+                self.fields[f"{instrument_id}_{item.id}"] = forms.ChoiceField(
+                    label=f"{definition.name} {item.id}: {label}", choices=choices, required=False
+                )
+
+    def answers(self, instrument_id: str) -> dict[str, Any]:
+        """The answers of one instrument as ``record_response`` takes them (blank items left out)."""
+        prefix = f"{instrument_id}_"
+        out: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if not name.startswith(prefix) or value in ("", None):
+                continue
+            out[name.removeprefix(prefix)] = value == "yes" if value in ("yes", "no") else int(value)
+        return out

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:session_id>/", views.session_page, name="session"),
     path("<int:session_id>/checkin/", views.record_checkin, name="checkin"),
     path("<int:session_id>/vitals/", views.record_vitals, name="vitals"),
+    path("<int:session_id>/screen/", views.record_screen, name="screen"),
     path("<int:session_id>/gate/", views.run_gate, name="gate"),
     path("<int:session_id>/review/", views.confirm_review, name="review"),
     path("<int:session_id>/override/", views.override_hold, name="override"),

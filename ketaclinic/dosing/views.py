@@ -7,6 +7,7 @@ answers 409 with the current state and the typed values kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from ketaclinic.accounts.roles import Perm
 from ketaclinic.dosing import actions
 from ketaclinic.dosing.access import access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
-from ketaclinic.dosing.forms import CheckInForm, ReasonForm, VersionForm, VitalsForm
+from ketaclinic.dosing.forms import CheckInForm, ReasonForm, ScreenForm, VersionForm, VitalsForm
 from ketaclinic.dosing.models import DosingSession
 from ketaclinic.patients.access import access_patient
 from ketaclinic.scheduling.models import Appointment
@@ -31,7 +32,10 @@ FORMS: dict[str, type[forms.Form]] = {
     "gate": VersionForm,
     "review": ReasonForm,
     "override": ReasonForm,
+    "screen": ScreenForm,
 }
+#: "phq9 item q9: …" from the clinical core names the form field ``phq9_q9``.
+ITEM_ERROR = re.compile(r"^(\w+) item (\w+)$")
 
 
 def session_url(session: DosingSession) -> str:
@@ -96,7 +100,9 @@ def _handle(
             )
             status = 409
         except DosingError as error:
-            field = error.field if error.field in form.fields else None
+            item = ITEM_ERROR.match(error.field)
+            name_of_field = f"{item[1]}_{item[2]}" if item else error.field
+            field = name_of_field if name_of_field in form.fields else None
             label = "" if field else f"{error.field.replace('_', ' ').capitalize()}: "
             form.add_error(field, f"{label}{error.message[:1].upper()}{error.message[1:]}.")
         else:
@@ -162,3 +168,17 @@ def open_session(request: HttpRequest, patient_id: int, appointment_id: int) -> 
     except DosingError as error:
         return HttpResponse(f"{error.field.capitalize()}: {error.message}.", status=400, content_type="text/plain")
     return redirect(session_url(session))
+
+
+@require_POST
+def record_screen(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    def act(session: DosingSession, form: Any) -> object:
+        return actions.record_predose_screen(
+            session,
+            by=request.user,
+            phq9_answers=form.answers("phq9"),
+            cssrs_answers=form.answers("cssrs_screener"),
+            version=form.cleaned_data["version"],
+        )
+
+    return _handle(request, patient_id, session_id, "screen", act)

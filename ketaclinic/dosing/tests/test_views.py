@@ -215,3 +215,41 @@ def test_access_refuses_a_malformed_session_id(make_session: MakeSession, clinic
     with pytest.raises(Http404):
         access_session(clinic.nurse, session.patient_id, "x1")
     assert access_session(clinic.nurse, session.patient_id, str(session.pk)) == session
+
+
+def screen(phq9: list[int], cssrs: dict[str, str]) -> dict[str, str]:
+    fields = {f"phq9_q{n}": str(v) for n, v in enumerate(phq9, start=1)}
+    fields.update({f"cssrs_screener_{k}": v for k, v in cssrs.items()})
+    return fields
+
+
+def test_a_positive_screen_through_the_form_blocks_clearing(
+    make_session: MakeSession, client: Client, clinic: Cast
+) -> None:
+    from ketaclinic.tasks.models import Task
+
+    session = make_session()
+    client.force_login(clinic.nurse)
+    page = client.get(url(session)).content.decode()
+    assert "PHQ-9 q9: Thoughts that you would be better off dead" in page
+    fields = screen([1, 1, 0, 1, 0, 0, 0, 0, 1], {"q1": "no", "q2": "no", "q6": "no"})
+    assert post(client, session, "screen", **fields).status_code == 302
+    assert Task.objects.filter(patient=session.patient, kind=Task.Kind.SUICIDE_RISK, status="open").exists()
+    session.refresh_from_db()
+    assert post(client, session, "vitals", **CALM).status_code == 302
+    session.refresh_from_db()
+    assert post(client, session, "gate").status_code == 302
+    session.refresh_from_db()
+    assert session.state == "review"
+    body = client.get(url(session)).content.decode()
+    assert "positive suicide screen" in body and "Source: pre-session screen" in body
+
+
+def test_it_names_the_screen_item_in_error(make_session: MakeSession, client: Client, clinic: Cast) -> None:
+    session = make_session()
+    client.force_login(clinic.nurse)
+    fields = screen([0] * 9, {"q1": "no", "q2": "no", "q3": "yes", "q6": "no"})
+    response = post(client, session, "screen", **fields)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="id_screen-cssrs_screener_q3_error"' in body and "Must be left unanswered" in body
