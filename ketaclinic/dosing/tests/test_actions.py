@@ -369,3 +369,20 @@ def test_it_rejects_invalid_screen_answers_naming_the_item(make_session: MakeSes
         actions.record_predose_screen(
             session, by=clinic.nurse, phq9_answers=NEGATIVE_PHQ9, cssrs_answers=NEGATIVE_CSSRS
         )
+
+
+def test_it_carries_condition_precautions_into_the_gate(
+    make_session: MakeSession, clinic: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    precautions = [
+        {"code": "eligibility.condition.hypertension_controlled", "message": "Controlled hypertension."},
+        {"code": "eligibility.interaction.benzodiazepine", "message": "Benzodiazepine."},
+        {"code": "prescriber", "message": "Watch closely."},
+    ]
+    monkeypatch.setattr(actions, "current_precautions", lambda patient, route: precautions)
+    session = make_session()
+    decision = gate(session, clinic.nurse, {**CALM, "systolic_mmhg": 150, "diastolic_mmhg": 92})
+    assert decision.decision == "review"
+    codes = [f["code"] for f in decision.findings]
+    assert codes == ["safety.predose.bp_review", "safety.predose.bp_precautions"]
+    assert "The patient has hypertension controlled." in decision.findings[0]["message"]
