@@ -59,6 +59,9 @@ STORED_VITALS = (Vital.SYSTOLIC, Vital.DIASTOLIC, Vital.HEART_RATE, Vital.SPO2, 
 REQUIRED_VITALS = (Vital.SYSTOLIC, Vital.DIASTOLIC, Vital.HEART_RATE, Vital.SPO2)
 CONSENT_KIND = {"esketamine_nasal": Consent.Kind.ESKETAMINE_REMS}
 _CONDITION_PREFIX = "eligibility.condition."
+#: Findings no override can set aside: dosing without the patient's valid consent (for esketamine, the REMS
+#: enrolment) is not a clinical judgement. Record the consent and re-run the gate instead.
+HARD_STOPS = frozenset({"dosing.consent"})
 
 
 class DosingError(ValueError):
@@ -459,14 +462,18 @@ def confirm_review(session: DosingSession, *, by: Any, reason: str, version: int
 @transaction.atomic
 def override_hold(session: DosingSession, *, by: Any, reason: str, version: int | None = None) -> HoldOverride:
     """A prescriber overrides a hold with a written reason (≥ 20 characters): on hold → cleared, audited as an
-    override in the same transaction. Refused (``PermissionDenied``) for anyone without the override capability."""
+    override in the same transaction. Refused (``PermissionDenied``) for anyone without the override capability, and
+    refused for a hard stop (:data:`HARD_STOPS`: no valid consent)."""
     _require(by, Perm.OVERRIDE_HOLD)
     session = _locked(session, version)
     if session.state != S.ON_HOLD:
         raise DosingError("state", "only a session on hold can be overridden")
-    text = _reason(reason)
     decision = latest_decision(session)
     assert decision is not None  # a session reaches on_hold only through the gate
+    hard = [f["message"] for f in decision.findings if f["code"] in HARD_STOPS]
+    if hard:
+        raise DosingError("decision", f"cannot be overridden: {' '.join(hard)} Record it, then run the gate again")
+    text = _reason(reason)
     override = HoldOverride.objects.create(
         session=session, decision=decision, kind=HoldOverride.Kind.HOLD_OVERRIDE, prescriber=by, reason=text
     )

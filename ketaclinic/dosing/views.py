@@ -61,6 +61,7 @@ def _context(request: HttpRequest, session: DosingSession, bound: dict[str, form
         "dosing_allowed": actions.dosing_allowed(session),
         "gate_states": sorted(str(s) for s in actions.GATE_STATES),
         "can_override": user.can(Perm.OVERRIDE_HOLD),
+        "hard_stop": bool(decision and any(f["code"] in actions.HARD_STOPS for f in decision.findings)),
         "can_confirm": user.can(Perm.PRESCRIBE),
         "forms": built,
     }

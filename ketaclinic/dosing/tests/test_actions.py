@@ -225,6 +225,10 @@ def test_it_holds_without_a_valid_consent(make_session: MakeSession, clinic: Cas
     decision = gate(session, clinic.nurse)
     assert decision.findings[0]["code"] == "dosing.consent"
     assert "SPRAVATO REMS" in decision.findings[0]["message"]
+    with pytest.raises(DosingError, match="decision: cannot be overridden: No valid consent on file"):
+        actions.override_hold(session, by=clinic.prescriber, reason=REASON)
+    session.refresh_from_db()
+    assert session.state == "on_hold"
 
 
 def test_it_needs_check_in_and_vitals_before_the_gate(make_session: MakeSession, clinic: Cast) -> None:

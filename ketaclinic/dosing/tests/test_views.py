@@ -253,3 +253,13 @@ def test_it_names_the_screen_item_in_error(make_session: MakeSession, client: Cl
     assert response.status_code == 400
     body = response.content.decode()
     assert 'id="id_screen-cssrs_screener_q3_error"' in body and "Must be left unanswered" in body
+
+
+def test_it_offers_no_override_for_missing_consent(make_session: MakeSession, client: Client, clinic: Cast) -> None:
+    session = make_session(consented=False)
+    gate(session, clinic.nurse)
+    client.force_login(clinic.prescriber)
+    body = client.get(url(session)).content.decode()
+    assert "Hard stop: no valid consent on file." in body and "Override the hold" not in body
+    response = post(client, session, "override", reason=REASON)
+    assert response.status_code == 400 and "Decision: Cannot be overridden" in response.content.decode()
