@@ -535,3 +535,43 @@ def dosing_allowed(session: DosingSession) -> bool:
     if decision is None or baseline is None or decision.baseline_id != baseline.pk:
         return False
     return not open_screen_tasks(session)
+
+
+@transaction.atomic
+def cancel_session(session: DosingSession, *, by: Any, reason: str, version: int | None = None) -> DosingSession:
+    """Cancel a session before the dose (booked, checked in, cleared, review or on hold), saying why; the
+    appointment is cancelled with it so its chair is free again. A session that has started dosing cannot be
+    cancelled (it is discharged instead)."""
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if not session.can_become(S.CANCELLED):
+        raise DosingError("state", f"a session that is {session.get_state_display().lower()} cannot be cancelled")
+    appointment = session.appointment
+    if appointment.is_active:
+        try:
+            scheduling.cancel_appointment(appointment, by=by, reason=reason)
+        except ValueError as error:
+            raise _from_core(error) from error
+    _move(session, S.CANCELLED)
+    _save(session, "state")
+    _audit(Action.UPDATE, session, session, by, state=S.CANCELLED)
+    return session
+
+
+@transaction.atomic
+def mark_no_show(session: DosingSession, *, by: Any, version: int | None = None) -> DosingSession:
+    """The patient did not come: a booked session (and its appointment, once its time has begun) becomes a no-show."""
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if not session.can_become(S.NO_SHOW):
+        raise DosingError("state", f"a session that is {session.get_state_display().lower()} cannot be a no-show")
+    appointment = session.appointment
+    if appointment.status == Appointment.Status.BOOKED:
+        try:
+            scheduling.mark_no_show(appointment, by=by)
+        except ValueError as error:
+            raise DosingError("appointment", str(error)) from error
+    _move(session, S.NO_SHOW)
+    _save(session, "state")
+    _audit(Action.UPDATE, session, session, by, state=S.NO_SHOW)
+    return session

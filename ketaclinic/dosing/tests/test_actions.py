@@ -390,3 +390,47 @@ def test_it_carries_condition_precautions_into_the_gate(
     codes = [f["code"] for f in decision.findings]
     assert codes == ["safety.predose.bp_review", "safety.predose.bp_precautions"]
     assert "The patient has hypertension controlled." in decision.findings[0]["message"]
+
+
+# --- cancel and no-show ---------------------------------------------------------------------------------------------
+
+
+def test_it_cancels_a_session_and_its_appointment(make_session: MakeSession, clinic: Cast) -> None:
+    session = make_session()
+    gate(session, clinic.nurse, {**CALM, "spo2_pct": 91})
+    with pytest.raises(DosingError, match="reason: say why"):
+        actions.cancel_session(session, by=clinic.nurse, reason=" ")
+    actions.cancel_session(session, by=clinic.nurse, reason="SpO2 stayed low; rebook next week.")
+    session.refresh_from_db()
+    session.appointment.refresh_from_db()
+    assert (session.state, session.appointment.status) == ("cancelled", "cancelled")
+    with pytest.raises(DosingError, match="state: a session that is cancelled cannot be cancelled"):
+        actions.cancel_session(session, by=clinic.nurse, reason="again")
+
+
+def test_it_cancels_a_session_whose_appointment_is_already_cancelled(make_session: MakeSession, clinic: Cast) -> None:
+    session = make_session(checked_in=False)
+    Appointment.objects.filter(pk=session.appointment_id).update(status="cancelled")
+    session.refresh_from_db()
+    assert actions.cancel_session(session, by=clinic.nurse, reason="Cancelled by phone.").state == "cancelled"
+
+
+def test_it_marks_a_no_show_once_the_time_has_begun(make_session: MakeSession, clinic: Cast, frozen_clock: Any) -> None:
+    make_session(checked_in=False)  # 09:00, now
+    session = make_session(checked_in=False)  # 10:00
+    with pytest.raises(DosingError, match="appointment: a no-show can be recorded once the appointment time"):
+        actions.mark_no_show(session, by=clinic.nurse)
+    frozen_clock.move_to(session.appointment.starts_at + dt.timedelta(minutes=30))
+    actions.mark_no_show(session, by=clinic.nurse)
+    session.refresh_from_db()
+    session.appointment.refresh_from_db()
+    assert (session.state, session.appointment.status) == ("no_show", "no_show")
+    with pytest.raises(DosingError, match="state: a session that is no-show cannot be a no-show"):
+        actions.mark_no_show(session, by=clinic.nurse)
+
+
+def test_it_keeps_a_front_desk_no_show(make_session: MakeSession, clinic: Cast) -> None:
+    session = make_session(checked_in=False)
+    Appointment.objects.filter(pk=session.appointment_id).update(status="no_show")
+    session.refresh_from_db()
+    assert actions.mark_no_show(session, by=clinic.nurse).state == "no_show"
