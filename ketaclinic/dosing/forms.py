@@ -123,3 +123,7 @@ class ScreenForm(VersionForm):
                 continue
             out[name.removeprefix(prefix)] = value == "yes" if value in ("yes", "no") else int(value)
         return out
+
+
+class CancelForm(VersionForm):
+    reason = forms.CharField(label="Why is the session cancelled?", max_length=300)

@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:session_id>/gate/", views.run_gate, name="gate"),
     path("<int:session_id>/review/", views.confirm_review, name="review"),
     path("<int:session_id>/override/", views.override_hold, name="override"),
+    path("<int:session_id>/cancel/", views.cancel_session, name="cancel"),
+    path("<int:session_id>/no-show/", views.mark_no_show, name="no_show"),
 ]

@@ -21,7 +21,7 @@ from ketaclinic.accounts.roles import Perm
 from ketaclinic.dosing import actions
 from ketaclinic.dosing.access import access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
-from ketaclinic.dosing.forms import CheckInForm, ReasonForm, ScreenForm, VersionForm, VitalsForm
+from ketaclinic.dosing.forms import CancelForm, CheckInForm, ReasonForm, ScreenForm, VersionForm, VitalsForm
 from ketaclinic.dosing.models import DosingSession
 from ketaclinic.patients.access import access_patient
 from ketaclinic.scheduling.models import Appointment
@@ -33,6 +33,8 @@ FORMS: dict[str, type[forms.Form]] = {
     "review": ReasonForm,
     "override": ReasonForm,
     "screen": ScreenForm,
+    "cancel": CancelForm,
+    "no_show": VersionForm,
 }
 #: "phq9 item q9: …" from the clinical core names the form field ``phq9_q9``.
 ITEM_ERROR = re.compile(r"^(\w+) item (\w+)$")
@@ -60,6 +62,8 @@ def _context(request: HttpRequest, session: DosingSession, bound: dict[str, form
         "open_screen_tasks": actions.open_screen_tasks(session),
         "dosing_allowed": actions.dosing_allowed(session),
         "gate_states": sorted(str(s) for s in actions.GATE_STATES),
+        "can_cancel": session.can_become("cancelled"),
+        "can_no_show": session.can_become("no_show"),
         "can_override": user.can(Perm.OVERRIDE_HOLD),
         "hard_stop": bool(decision and any(f["code"] in actions.HARD_STOPS for f in decision.findings)),
         "can_confirm": user.can(Perm.PRESCRIBE),
@@ -183,3 +187,20 @@ def record_screen(request: HttpRequest, patient_id: int, session_id: int) -> Htt
         )
 
     return _handle(request, patient_id, session_id, "screen", act)
+
+
+@require_POST
+def cancel_session(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    def act(session: DosingSession, form: Any) -> object:
+        data = form.cleaned_data
+        return actions.cancel_session(session, by=request.user, reason=data["reason"], version=data["version"])
+
+    return _handle(request, patient_id, session_id, "cancel", act)
+
+
+@require_POST
+def mark_no_show(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    def act(session: DosingSession, form: Any) -> object:
+        return actions.mark_no_show(session, by=request.user, version=form.cleaned_data["version"])
+
+    return _handle(request, patient_id, session_id, "no_show", act)

@@ -263,3 +263,23 @@ def test_it_offers_no_override_for_missing_consent(make_session: MakeSession, cl
     assert "Hard stop: no valid consent on file." in body and "Override the hold" not in body
     response = post(client, session, "override", reason=REASON)
     assert response.status_code == 400 and "Decision: Cannot be overridden" in response.content.decode()
+
+
+def test_it_cancels_and_marks_no_shows_from_the_page(make_session: MakeSession, client: Client, clinic: Cast) -> None:
+    absent = make_session(checked_in=False)  # 09:00, the time has begun
+    first = make_session()  # 10:00
+    later = make_session(checked_in=False)  # 11:00
+    client.force_login(clinic.nurse)
+    assert "Cancel the session" in client.get(url(first)).content.decode()
+    response = post(client, first, "cancel", reason="")
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    assert post(client, first, "cancel", reason="Feeling unwell; rebooked.").status_code == 302
+    first.refresh_from_db()
+    assert first.state == "cancelled"
+    assert "Not dosing today" not in client.get(url(first)).content.decode()
+    response = post(client, later, "no_show")
+    assert response.status_code == 400 and "once the appointment time has begun" in response.content.decode()
+    response = post(client, absent, "no_show")
+    assert response.status_code == 302 and response["Location"] == url(absent)
+    absent.refresh_from_db()
+    assert absent.state == "no_show"
