@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "ketaclinic.portal",
     "ketaclinic.scheduling",
     "ketaclinic.courses",
+    "ketaclinic.dosing",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/consents/", include("ketaclinic.consents.urls")),
     path("p/<str:token>/consent/", include("ketaclinic.consents.portal_urls")),
     path("patients/<int:patient_id>/courses/", include("ketaclinic.courses.urls")),
+    path("patients/<int:patient_id>/sessions/", include("ketaclinic.dosing.urls")),
     path("schedule/", include("ketaclinic.scheduling.urls")),
     path("tasks/", include("ketaclinic.tasks.urls")),
     path("", include("ketaclinic.portal.urls")),
