@@ -14,6 +14,7 @@ urlpatterns = [
     path("p/<str:token>/consent/", include("ketaclinic.consents.portal_urls")),
     path("patients/<int:patient_id>/courses/", include("ketaclinic.courses.urls")),
     path("patients/<int:patient_id>/sessions/", include("ketaclinic.dosing.urls")),
+    path("dosing/", include("ketaclinic.dosing.site_urls")),
     path("schedule/", include("ketaclinic.scheduling.urls")),
     path("tasks/", include("ketaclinic.tasks.urls")),
     path("", include("ketaclinic.portal.urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ketaclinic.dosing import views
+from ketaclinic.dosing import administration_views, discharge_views, monitoring_views, views
 
 app_name = "dosing"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path("<int:session_id>/override/", views.override_hold, name="override"),
     path("<int:session_id>/cancel/", views.cancel_session, name="cancel"),
     path("<int:session_id>/no-show/", views.mark_no_show, name="no_show"),
+    *administration_views.urlpatterns,
+    *monitoring_views.urlpatterns,
+    *discharge_views.urlpatterns,
 ]

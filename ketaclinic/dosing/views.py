@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from ketaclinic.accounts.roles import Perm
-from ketaclinic.dosing import actions
+from ketaclinic.dosing import actions, administration_views, discharge_views, monitoring_views
 from ketaclinic.dosing.access import access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.forms import CancelForm, CheckInForm, ReasonForm, ScreenForm, VersionForm, VitalsForm
@@ -68,6 +68,9 @@ def _context(request: HttpRequest, session: DosingSession, bound: dict[str, form
         "hard_stop": bool(decision and any(f["code"] in actions.HARD_STOPS for f in decision.findings)),
         "can_confirm": user.can(Perm.PRESCRIBE),
         "forms": built,
+        **administration_views.panel_context(session, user),
+        **monitoring_views.panel_context(session, user),
+        **discharge_views.panel_context(session, user),
     }
 
 
