@@ -546,14 +546,15 @@ def cancel_session(session: DosingSession, *, by: Any, reason: str, version: int
     session = _locked(session, version)
     if not session.can_become(S.CANCELLED):
         raise DosingError("state", f"a session that is {session.get_state_display().lower()} cannot be cancelled")
+    # The session moves first, so the appointment's own signal finds it already cancelled.
+    _move(session, S.CANCELLED)
+    _save(session, "state")
     appointment = session.appointment
     if appointment.is_active:
         try:
             scheduling.cancel_appointment(appointment, by=by, reason=reason)
         except ValueError as error:
             raise _from_core(error) from error
-    _move(session, S.CANCELLED)
-    _save(session, "state")
     _audit(Action.UPDATE, session, session, by, state=S.CANCELLED)
     return session
 
@@ -565,13 +566,13 @@ def mark_no_show(session: DosingSession, *, by: Any, version: int | None = None)
     session = _locked(session, version)
     if not session.can_become(S.NO_SHOW):
         raise DosingError("state", f"a session that is {session.get_state_display().lower()} cannot be a no-show")
+    _move(session, S.NO_SHOW)
+    _save(session, "state")
     appointment = session.appointment
     if appointment.status == Appointment.Status.BOOKED:
         try:
             scheduling.mark_no_show(appointment, by=by)
         except ValueError as error:
             raise DosingError("appointment", str(error)) from error
-    _move(session, S.NO_SHOW)
-    _save(session, "state")
     _audit(Action.UPDATE, session, session, by, state=S.NO_SHOW)
     return session

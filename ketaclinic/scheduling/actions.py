@@ -29,6 +29,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.actions import Action, record
 from ketaclinic.patients.actions import StaleEditError
 from ketaclinic.patients.models import Patient
+from ketaclinic.scheduling import signals
 from ketaclinic.scheduling.models import (
     Appointment,
     AppointmentType,
@@ -676,6 +677,7 @@ def _transition(appointment: Appointment, status: str, *, by: Any, fields: dict[
             f"a {current.get_status_display().lower()} appointment cannot become "
             f"{Appointment.Status(status).label.lower()}"
         )
+    signals.appointment_status_changing.send(sender=Appointment, appointment=current, status=status, by=by)
     for name, value in fields.items():
         setattr(current, name, value)
     current.status = status
@@ -691,6 +693,7 @@ def _transition(appointment: Appointment, status: str, *, by: Any, fields: dict[
         user=by,
         detail={"status": status, "fields": ["status", *fields]},
     )
+    signals.appointment_status_changed.send(sender=Appointment, appointment=current, by=by)
     return current
 
 
