@@ -46,6 +46,7 @@ from ketaclinic.dosing.models import (
     VitalSign,
 )
 from ketaclinic.measures.actions import record_response, suicide_task_priority
+from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.scheduling import actions as scheduling
 from ketaclinic.scheduling.models import Appointment
 from ketaclinic.screening.actions import current_precautions
@@ -387,7 +388,36 @@ def open_screen_tasks(session: DosingSession) -> list[Task]:
     return tasks
 
 
+#: The pre-session screen's instruments, taken at the clinic or through the portal that morning.
+SCREEN_INSTRUMENTS = ("phq9", "cssrs_screener")
+
+
+def link_portal_screens(session: DosingSession, now: dt.datetime) -> list[PredoseScreen]:
+    """Link the PHQ-9 and C-SSRS screener the patient completed through the portal today (site-local day, before
+    ``now``) to the session, so a positive one gates the dose exactly like one taken at the clinic."""
+    zone = session.site.zone
+    day_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
+    linked = session.screens.values_list("response_id", flat=True)
+    responses = QuestionnaireResponse.objects.filter(
+        patient_id=session.patient_id,
+        instrument__in=SCREEN_INSTRUMENTS,
+        channel=QuestionnaireResponse.Channel.PORTAL,
+        completed_at__gte=day_start,
+        completed_at__lte=now,
+    ).exclude(pk__in=linked)
+    return [
+        PredoseScreen.objects.create(
+            session=session,
+            response=response,
+            positive=suicide_task_priority(response.flags) is not None,
+            recorded_at=response.completed_at,
+        )
+        for response in responses.order_by("completed_at", "pk")
+    ]
+
+
 def _gate(session: DosingSession, by: Any) -> PredoseDecision:
+    link_portal_screens(session, timezone.now())
     baseline = latest_baseline(session)
     checkin = CheckIn.objects.filter(session=session).first()
     if checkin is None:
@@ -509,7 +539,7 @@ def record_predose_screen(
     if session.state not in (S.BOOKED, *GATE_STATES):
         raise DosingError("state", "the pre-session screen is taken before the dose")
     screens = []
-    for instrument, answers in (("phq9", phq9_answers), ("cssrs_screener", cssrs_answers)):
+    for instrument, answers in zip(SCREEN_INSTRUMENTS, (phq9_answers, cssrs_answers), strict=True):
         try:
             response = record_response(
                 session.patient, instrument, answers, respondent="patient", channel="clinic", by=by

@@ -15,7 +15,10 @@ from ketaclinic.dosing.models import DosingSession, SessionState
 from ketaclinic.scheduling.models import Appointment
 
 #: The appointment status that ends a session, and the session state it ends in.
-FOLLOWS: dict[str, str] = {Appointment.Status.CANCELLED: SessionState.CANCELLED, Appointment.Status.NO_SHOW: SessionState.NO_SHOW}
+FOLLOWS: dict[str, str] = {
+    Appointment.Status.CANCELLED: SessionState.CANCELLED,
+    Appointment.Status.NO_SHOW: SessionState.NO_SHOW,
+}
 
 
 def refuse_when_dose_started(sender: Any, *, appointment: Appointment, status: str, **_: Any) -> None:

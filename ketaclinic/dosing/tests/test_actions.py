@@ -17,6 +17,7 @@ from ketaclinic.dosing import actions
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.models import CheckIn, DosingSession, HoldOverride, VitalSign
 from ketaclinic.dosing.tests.conftest import CALM, NOW, book_today, checklist, gate
+from ketaclinic.measures.actions import record_response
 from ketaclinic.scheduling.actions import book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType
 from ketaclinic.tasks.actions import close_task
@@ -434,3 +435,24 @@ def test_it_keeps_a_front_desk_no_show(make_session: MakeSession, clinic: Cast) 
     Appointment.objects.filter(pk=session.appointment_id).update(status="no_show")
     session.refresh_from_db()
     assert actions.mark_no_show(session, by=clinic.nurse).state == "no_show"
+
+
+def test_it_gates_on_the_screen_the_patient_took_through_the_portal_this_morning(
+    make_session: MakeSession, clinic: Cast
+) -> None:
+    session = make_session()
+    morning = NOW - dt.timedelta(hours=2)  # 07:00 in Chicago, the same clinic day
+    yesterday = NOW - dt.timedelta(days=1)
+    record_response(
+        session.patient, "phq9", NEGATIVE_PHQ9, respondent="patient", channel="portal", completed_at=yesterday
+    )
+    positive = record_response(
+        session.patient, "phq9", POSITIVE_PHQ9, respondent="patient", channel="portal", completed_at=morning
+    )
+    record_response(session.patient, "gad7", [1] * 7, respondent="patient", channel="portal", completed_at=morning)
+    decision = gate(session, clinic.nurse)
+    assert session.state == "review"
+    assert "dosing.suicide_screen" in [f["code"] for f in decision.findings]
+    assert [(s.response_id, s.positive) for s in session.screens.all()] == [(positive.pk, True)]
+    gate(session, clinic.nurse)
+    assert session.screens.count() == 1  # linked once, however often the gate runs
