@@ -174,7 +174,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "ketaclinic.accounts.backends.RoleBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -190,6 +190,18 @@ AUTH_PASSWORD_VALIDATORS = [
 #: Minutes of inactivity after which a signed-in user is signed out (background polling does not count).
 IDLE_LOGOUT_MINUTES = env_int("IDLE_LOGOUT_MINUTES", 15, minimum=1, maximum=720)
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Sessions are stored in the database and read through a cache shared by every worker on this machine, so the
+# tablets polling a session page every few seconds cost no session query. A logout deletes both copies; the cache
+# is a directory of files (no cache server to run). Several web machines need a shared cache server instead.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 12 * 60 * 60,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

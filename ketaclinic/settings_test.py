@@ -10,3 +10,5 @@ from ketaclinic.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 AXES_FAILURE_LIMIT = 3
+# One test process: an in-memory cache keeps tests off the shared cache directory under var/
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -5,19 +5,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 
 from ketaclinic.accounts.access import sites_for
 
 SITE_SESSION_KEY = "ketaclinic_site_id"
+#: [site id, time zone] resolved by the last foreground request (see :class:`CurrentSiteMiddleware`).
+SITE_ZONE_SESSION_KEY = "ketaclinic_site_zone"
 ACTIVITY_SESSION_KEY = "ketaclinic_last_activity"
 #: Requests carrying this header (htmx polling) do not count as activity.
 BACKGROUND_HEADER = "HTTP_X_KETACLINIC_BACKGROUND"
@@ -64,22 +69,51 @@ class IdleLogoutMiddleware:
 
 
 class CurrentSiteMiddleware:
-    """Sets ``request.site``: the site chosen in the session, else the user's first site (None when they have none)."""
+    """Sets ``request.site``: the site chosen in the session, else the user's first site (None when they have none).
+
+    Background requests (htmx polling, marked with :data:`BACKGROUND_HEADER`) reuse the site and time zone the last
+    foreground request resolved, remembered in the session, and only query the user's sites if the view asks for
+    them: a tablet polling a session every few seconds then costs no site query. Access to patient data never rests
+    on ``request.site`` (patient queries check site membership themselves), so a cached choice cannot widen access.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        site = None
-        if request.user.is_authenticated:
-            available = list(sites_for(request.user))
-            chosen = request.session.get(SITE_SESSION_KEY)
-            site = next((s for s in available if s.pk == chosen), available[0] if available else None)
-            request.available_sites = available  # type: ignore[attr-defined]
-        request.site = site  # type: ignore[assignment]
+        site: Any = None
+        remembered = request.session.get(SITE_ZONE_SESSION_KEY) if request.user.is_authenticated else None
+        background = False
+        if remembered and request.META.get(BACKGROUND_HEADER):
+            background = True
+            request.available_sites = SimpleLazyObject(lambda: list(sites_for(request.user)))  # type: ignore[attr-defined]
+            site = SimpleLazyObject(lambda: self._resolve(request) or _no_site(request))
+            timezone.activate(ZoneInfo(remembered[1]))
+        elif request.user.is_authenticated:
+            request.available_sites = list(sites_for(request.user))  # type: ignore[attr-defined]
+            site = self._resolve(request)
+            current = [site.pk, site.time_zone] if site is not None else None
+            if request.session.get(SITE_ZONE_SESSION_KEY) != current:
+                request.session[SITE_ZONE_SESSION_KEY] = current
+        request.site = site
         # Times on screen are the clinic's local times.
-        if site is not None:
-            timezone.activate(site.zone)
-        else:
+        if background:
+            pass  # activated from the remembered zone above
+        elif site is None:
             timezone.deactivate()
+        else:
+            timezone.activate(site.zone)
         return self.get_response(request)
+
+    @staticmethod
+    def _resolve(request: HttpRequest) -> Any:
+        available = request.available_sites  # type: ignore[attr-defined]
+        chosen = request.session.get(SITE_SESSION_KEY)
+        return next((s for s in available if s.pk == chosen), available[0] if available else None)
+
+
+def _no_site(request: HttpRequest) -> Any:
+    # The error page renders with the request too: it must find plain values, not this lazy object again.
+    request.site = None  # type: ignore[assignment]
+    request.available_sites = []  # type: ignore[attr-defined]
+    raise PermissionDenied("You no longer work at any active site. Reload the page.")

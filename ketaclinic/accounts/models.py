@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import ClassVar
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from ketaclinic.accounts.roles import PERMISSION_LABELS, Perm, Role
+from ketaclinic.accounts.roles import PERMISSION_LABELS, ROLE_PERMISSIONS, Perm, Role
 
 
 def validate_time_zone(value: str) -> None:
@@ -101,9 +102,22 @@ class User(AbstractUser):
 
     @property
     def role_names(self) -> list[str]:
-        """The catalogue roles this user holds, in catalogue order."""
-        held = set(self.groups.values_list("name", flat=True))
-        return [r.value for r in Role if r.value in held]
+        """The catalogue roles this user holds, in catalogue order (primed per request by the auth backend)."""
+        cached: list[str] | None = getattr(self, "_role_cache", None)
+        if cached is not None:
+            return list(cached)
+        return [r.value for r in Role if r.value in set(self.groups.values_list("name", flat=True))]
+
+    def prime_roles(self, group_names: Iterable[str]) -> None:
+        """Cache the roles held (from ``group_names``) and the capabilities they grant, for this object's lifetime.
+
+        Capabilities come from the role catalogue in code, which the groups mirror; superusers hold all of them.
+        """
+        held = set(group_names)
+        self._role_cache = [r.value for r in Role if r.value in held]
+        granted = set(Perm) if self.is_superuser else {p for r in self._role_cache for p in ROLE_PERMISSIONS[Role(r)]}
+        # ModelBackend reads this cache in has_perm(); the same set its two queries would have produced.
+        self._perm_cache = {p.full for p in granted}
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.role_names
