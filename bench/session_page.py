@@ -155,7 +155,7 @@ def child(args: argparse.Namespace) -> int:
             call_command("migrate", verbosity=0)
             from session_page_data import generate
 
-            generate(connection, scale=args.scale, seed=args.seed)
+            generate(connection, scale=args.scale, seed=args.seed, say=lambda line: print(line, flush=True))
             if cached is not None:
                 connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 connection.close()
