@@ -25,7 +25,8 @@ def frozen_clock():
 
 def poll(page):
     """Move the page's clock past one refresh interval and let htmx swap the answer in."""
-    with page.expect_response(lambda response: "/dosing/board/rows/" in response.url):
+    page.wait_for_load_state("load")  # htmx has set its polling timer
+    with page.expect_response(lambda response: "/dosing/board/rows/" in response.url, timeout=20_000):
         page.clock.run_for(11_000)
     page.clock.run_for(1_000)
 
