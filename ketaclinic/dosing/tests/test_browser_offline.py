@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from ketaclinic.consents.models import Consent
 from ketaclinic.courses.tests.conftest import new_patient
 from ketaclinic.dosing import actions
 from ketaclinic.dosing.models import CheckIn, VitalSign
-from ketaclinic.dosing.tests.conftest import consent
+from ketaclinic.dosing.tests.conftest import checklist, consent
 from ketaclinic.scheduling.models import Appointment, AppointmentType
 from ketaclinic.scheduling.tests.conftest import ensure_appointment_types
 from ketaclinic.tests.browser import expect, shot, sign_in
@@ -123,3 +124,44 @@ def test_a_form_sent_in_the_background_still_shows_the_server_s_errors(page, liv
     expect(page.get_by_label("Weight today (kg)")).to_have_value("81.5")
     expect(page.locator(".offline-banner")).to_have_count(0)
     assert not CheckIn.objects.filter(session=session).exists()
+
+
+def test_values_typed_offline_survive_a_sign_out_while_away(page, live_server, cast):
+    """Away longer than the idle sign-out: the resend meets the sign-in page; the values stay until signed in again."""
+    ensure_appointment_types()
+    now = timezone.now().replace(microsecond=0)
+    patient = new_patient(cast)
+    appointment = Appointment.objects.create(
+        site=patient.site,
+        patient=patient,
+        appointment_type=AppointmentType.objects.get(route="iv", is_dosing=True),
+        starts_at=now,
+        ends_at=now + dt.timedelta(minutes=70),
+        created_by=cast.coordinator,
+    )
+    session = actions.open_session(appointment, by=cast.nurse)
+    actions.check_in(session, by=cast.nurse, **checklist(last_food_at=None, last_liquid_at=None))
+    sign_in(page, live_server.url, "nurse", cast.password)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/sessions/{session.pk}/")
+
+    page.context.set_offline(True)
+    page.get_by_label("Systolic (mmHg)").fill("131")
+    page.get_by_label("Diastolic (mmHg)").fill("84")
+    page.get_by_label("Heart rate (/min)").fill("70")
+    page.get_by_label("SpO2 (%)").fill("99")
+    page.get_by_role("button", name="Save baseline vitals").click()
+    banner = page.locator("#vitals .offline-banner")
+    expect(banner).to_contain_text("no connection")
+    Session.objects.all().delete()  # signed out while away
+    page.context.set_offline(False)
+    expect(banner).to_contain_text("Not saved yet — you were signed out.")
+    expect(page.get_by_label("Systolic (mmHg)")).to_have_value("131")
+    assert not VitalSign.objects.filter(session=session).exists()
+    shot(page, "dosing-offline-2-signed-out")
+
+    other = page.context.new_page()
+    sign_in(other, live_server.url, "nurse", cast.password)
+    other.close()
+    banner.get_by_role("button", name="Try again").click()
+    expect(page.locator("#vitals")).to_contain_text("131/84 mmHg")
+    assert VitalSign.objects.get(session=session).systolic_mmhg == 131

@@ -7,6 +7,8 @@
  *    (e.g. 400 with the errors next to the fields, 409 when someone else changed the record) replaces the page.
  *  - Nothing is written to localStorage or any other storage: typed values live only in the open page. Leaving the
  *    page with an unsent form asks for confirmation.
+ *  - When the connection came back after the sign-in ended (idle sign-out), the values stay too: the banner asks to
+ *    sign in again in another tab and press "Try again"; the form then sends the new sign-in's CSRF token.
  *  - Forms that htmx submits (hx-post, hx-put, hx-patch) are sent by htmx; a failed send shows the same banner and
  *    is retried through htmx.
  * A resend after a lost answer cannot record twice: session-day forms carry the record's version, and the server
@@ -16,6 +18,11 @@
   "use strict";
 
   var SELECTOR = "form[data-offline-safe]";
+  var script = document.currentScript;
+  var LOGIN = (script && script.dataset.loginUrl) || "/accounts/login/";
+  var OFFLINE = "<strong>Not saved yet — no connection.</strong> Will send when the connection returns.";
+  var SIGNED_OUT = "<strong>Not saved yet — you were signed out.</strong> <a href=\"" + LOGIN +
+    "\" target=\"_blank\" rel=\"noopener\">Sign in again</a> (in a new tab), then press Try again.";
   var HTMX_VERBS = ["hx-post", "hx-put", "hx-patch"];
   var waiting = new Set();
   var submitters = new WeakMap();
@@ -24,14 +31,13 @@
     return HTMX_VERBS.some(function (attr) { return form.hasAttribute(attr); });
   }
 
-  function banner(form) {
+  function banner(form, message) {
     var box = form.querySelector(".offline-banner");
     if (!box) {
       box = document.createElement("div");
       box.className = "offline-banner";
       box.setAttribute("role", "alert");
       var text = document.createElement("p");
-      text.innerHTML = "<strong>Not saved yet — no connection.</strong> Will send when the connection returns.";
       var retry = document.createElement("button");
       retry.type = "button";
       retry.textContent = "Try again";
@@ -40,6 +46,7 @@
       box.appendChild(retry);
       form.insertBefore(box, form.firstChild);
     }
+    box.querySelector("p").innerHTML = message;
     box.hidden = false;
     return box;
   }
@@ -49,10 +56,17 @@
     if (box) { box.hidden = true; }
   }
 
-  function offline(form) {
+  function offline(form, message) {
     waiting.add(form);
     form.removeAttribute("aria-busy");
-    banner(form);
+    banner(form, message || OFFLINE);
+  }
+
+  function freshToken(form) {
+    // After signing in again the CSRF secret changed: send the current cookie's, not the one the page was built with.
+    var field = form.querySelector("input[name=csrfmiddlewaretoken]");
+    var cookie = document.cookie.split("; ").filter(function (c) { return c.indexOf("csrftoken=") === 0; })[0];
+    if (field && cookie) { field.value = decodeURIComponent(cookie.slice("csrftoken=".length)); }
   }
 
   function replacePage(html, url) {
@@ -80,6 +94,7 @@
       return;
     }
     form.setAttribute("aria-busy", "true");
+    freshToken(form);
     var method = (form.getAttribute("method") || "get").toUpperCase();
     var action = form.getAttribute("action") || window.location.href;
     var options = { method: method, credentials: "same-origin", redirect: "follow" };
@@ -90,6 +105,10 @@
       options.body = data;
     }
     fetch(action, options).then(function (response) {
+      if (response.redirected && new URL(response.url).pathname === LOGIN) {
+        offline(form, SIGNED_OUT);  // kept: resent with "Try again" once signed in again
+        return null;
+      }
       waiting.delete(form);
       form.removeAttribute("aria-busy");
       clearBanner(form);
