@@ -57,9 +57,10 @@ def test_the_generator_fills_what_the_pages_read(bench_modules) -> None:
     assert VitalSign.objects.filter(is_baseline=True).count() == sessions
     assert said[-1].startswith(f"Generated {made['rows']:,} rows")
     # The ids continue after the generated ones (sequences were reset).
-    session = DosingSession.objects.order_by("pk").last()
-    assert VitalSign.objects.create(session=session, systolic_mmhg=120, diastolic_mmhg=80, heart_rate_bpm=70,
-                                    spo2_pct=98).pk == sessions * data.VITALS_PER_SESSION + 1  # fmt: skip
+    session = DosingSession.objects.order_by("pk")[sessions - 1]
+    reading = {"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_pct": 98}
+    extra = VitalSign.objects.create(session=session, **reading)
+    assert extra.pk == sessions * data.VITALS_PER_SESSION + 1
 
     client = Client()
     client.force_login(User.objects.get(username=data.NURSE))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from ketaclinic.accounts.roles import Role
+from ketaclinic.accounts.tests.matrix import PermissionMatrix
 from ketaclinic.audit.models import AuditEvent
 from ketaclinic.conftest import Cast
 from ketaclinic.courses.models import Course
@@ -289,6 +291,20 @@ def test_an_empty_day(clinic: Cast) -> None:
 
 
 # --- the screens ----------------------------------------------------------------------------------------------------
+
+
+class TestBoardPermissions(PermissionMatrix):
+    allowed: ClassVar[set[Role]] = {Role.PRESCRIBER, Role.NURSE, Role.THERAPIST}
+
+    def url(self, cast: Cast) -> str:
+        return BOARD
+
+
+class TestBoardRowsPermissions(PermissionMatrix):
+    allowed: ClassVar[set[Role]] = {Role.PRESCRIBER, Role.NURSE, Role.THERAPIST}
+
+    def url(self, cast: Cast) -> str:
+        return f"{ROWS}?wall=1"
 
 
 @pytest.mark.parametrize("role", ["nurse", "prescriber", "therapist"])
