@@ -31,6 +31,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Open clinical tasks at your site, urgent first (suicide-risk follow-ups).",
             }
         )
+    if user.can(Perm.VIEW_CHART):
+        items.append(
+            {
+                "label": "Day board",
+                "url": reverse("dosing_site:board"),
+                "name": "dosing_site",
+                "about": "Today's dosing sessions by chair: state, time, vitals, open alerts, who is responsible.",
+            }
+        )
     if user.can(Perm.VIEW_AUDIT):
         items.append(
             {

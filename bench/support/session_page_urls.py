@@ -1,0 +1,60 @@
+"""The floor the session page is measured against: the same data read with three raw SQL statements and returned as
+JSON with orjson — no ORM, no templates, no access check, no audit. Mounted beside every KetaClinic URL.
+
+The data is what the monitoring fragment shows: the session with its patient and note header, the session's vital
+signs in time order, and the patient's PHQ-9 history.
+"""
+
+from __future__ import annotations
+
+import orjson
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+from ketaclinic.urls import urlpatterns as app_urls
+
+HEADER = """
+SELECT s.id, s.state, s.route, s.sequence_number, s.checked_in_at, a.starts_at,
+       p.id, p.mrn, p.legal_first_name, p.legal_last_name, p.preferred_name, p.date_of_birth,
+       n.id, n.updated_at, n.nurse_signed_at, n.prescriber_signed_at, w.username
+FROM dosing_dosingsession s
+JOIN patients_patient p ON p.id = s.patient_id
+JOIN scheduling_appointment a ON a.id = s.appointment_id
+LEFT JOIN dosing_sessionnote n ON n.session_id = s.id
+LEFT JOIN accounts_user w ON w.id = n.written_by_id
+WHERE s.id = %s AND s.patient_id = %s
+"""
+VITALS = """
+SELECT recorded_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, spo2_pct, resp_rate_per_min, is_baseline
+FROM dosing_vitalsign WHERE session_id = %s ORDER BY recorded_at, id
+"""
+PHQ9 = """
+SELECT completed_at, total, band FROM measures_questionnaireresponse
+WHERE patient_id = %s AND instrument = 'phq9' ORDER BY completed_at, id
+"""
+HEADER_KEYS = (
+    "session_id", "state", "route", "sequence_number", "checked_in_at", "starts_at",
+    "patient_id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth",
+    "note_id", "note_updated_at", "nurse_signed_at", "prescriber_signed_at", "note_written_by",
+)  # fmt: skip
+
+
+def raw_monitor(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute(HEADER, [session_id, patient_id])
+        header = cursor.fetchone()
+        if header is None:
+            raise Http404("No such session.")
+        cursor.execute(VITALS, [session_id])
+        vitals = cursor.fetchall()
+        cursor.execute(PHQ9, [patient_id])
+        phq9 = cursor.fetchall()
+    body = {"session": dict(zip(HEADER_KEYS, header, strict=True)), "vitals": vitals, "phq9": phq9}
+    return HttpResponse(orjson.dumps(body, default=str), content_type="application/json")
+
+
+urlpatterns = [
+    path("bench/raw/<int:patient_id>/<int:session_id>/", raw_monitor, name="bench_raw_monitor"),
+    *app_urls,
+]
