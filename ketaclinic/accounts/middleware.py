@@ -24,6 +24,8 @@ SITE_SESSION_KEY = "ketaclinic_site_id"
 #: [site id, time zone] resolved by the last foreground request (see :class:`CurrentSiteMiddleware`).
 SITE_ZONE_SESSION_KEY = "ketaclinic_site_zone"
 ACTIVITY_SESSION_KEY = "ketaclinic_last_activity"
+#: How often a user's activity is written to their session (seconds).
+ACTIVITY_STAMP_SECONDS = 60
 #: Requests carrying this header (htmx polling) do not count as activity.
 BACKGROUND_HEADER = "HTTP_X_KETACLINIC_BACKGROUND"
 
@@ -63,7 +65,11 @@ class IdleLogoutMiddleware:
                 if request.headers.get("HX-Request"):
                     response["HX-Redirect"] = response["Location"]
                 return response
-            if not request.META.get(BACKGROUND_HEADER):
+            # Stamped at most once a minute: a nurse clicking through a session should not cost a session write
+            # per click, and a minute is well inside the precision an idle limit needs.
+            if not request.META.get(BACKGROUND_HEADER) and (
+                last is None or now - float(last) >= ACTIVITY_STAMP_SECONDS
+            ):
                 request.session[ACTIVITY_SESSION_KEY] = now
         return self.get_response(request)
 
