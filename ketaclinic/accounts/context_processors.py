@@ -49,6 +49,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Who read or changed what, when and from where. Filter and export.",
             }
         )
+    if user.can(Perm.TUNE_CLINICAL_POLICY) or user.can(Perm.MANAGE_SITE):
+        items.append(
+            {
+                "label": "Thresholds",
+                "url": reverse("accounts:policy"),
+                "name": "policy",
+                "about": "The site's clinical thresholds: alert limits, observation times, defaults and sources.",
+            }
+        )
     if user.can(Perm.MANAGE_SITE):
         items.append(
             {

@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from ketaclinic.accounts.roles import PERMISSION_LABELS, ROLE_PERMISSIONS, Perm, Role
 
@@ -140,3 +142,26 @@ class Capability(models.Model):
 
     def __str__(self) -> str:
         return "capability catalogue"
+
+
+class PolicyOverride(models.Model):
+    """A site's own value for one :class:`~ketaclinic.clinical.ClinicPolicy` setting, with who changed it and why.
+
+    No row means the guideline default. Values are checked against the setting's range when saved
+    (``accounts.clinic_policy``); every change is kept in the history and audited.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="policy_overrides")
+    name = models.CharField(max_length=60)
+    value = models.FloatField()
+    reason = models.CharField(max_length=300)
+    changed_by = models.ForeignKey("User", on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "name"]
+        constraints: ClassVar = [models.UniqueConstraint(fields=["site", "name"], name="policy_override_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code}: {self.name} = {self.value:g}"

@@ -28,6 +28,7 @@ class Perm(StrEnum):
     VIEW_REPORTS = "view_reports"
     VIEW_AUDIT = "view_audit"
     MANAGE_SITE = "manage_site"
+    TUNE_CLINICAL_POLICY = "tune_clinical_policy"
     EXPORT_DATA = "export_data"
 
     @property
@@ -56,6 +57,7 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.VIEW_REPORTS: "See clinic dashboards and reports",
     Perm.VIEW_AUDIT: "Read and export the audit trail",
     Perm.MANAGE_SITE: "Manage sites, staff accounts and clinic settings",
+    Perm.TUNE_CLINICAL_POLICY: "Change the site's clinical thresholds (alert limits, observation times …)",
     Perm.EXPORT_DATA: "Run bulk data exports",
 }
 
@@ -94,6 +96,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_SESSION,
             Perm.ADMINISTER_DOSE,
             Perm.VIEW_REPORTS,
+            # Safety thresholds are a clinical decision: prescribers (the medical director), not the office.
+            Perm.TUNE_CLINICAL_POLICY,
         }
     ),
     Role.NURSE: frozenset(

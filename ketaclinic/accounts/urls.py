@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketaclinic.accounts import views
+from ketaclinic.accounts import policy_views, views
 
 app_name = "accounts"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("site/", views.switch_site, name="switch_site"),
     path("two-factor/", views.two_factor, name="two_factor"),
+    path("clinical-policy/", policy_views.policy_page, name="policy"),
 ]
