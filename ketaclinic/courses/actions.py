@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.models import ClosedDay, OpeningHours
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import Action, record
@@ -303,6 +304,7 @@ def preview_starting_dose(
             jurisdiction=jurisdiction,
             mg_per_kg=None if mg_per_kg is None else float(mg_per_kg),
             amount_mg=None if amount_mg is None else float(amount_mg),
+            policy=clinic_policy(patient.site_id),
             previous_amount_mg=None if previous_amount_mg is None else float(previous_amount_mg),
             weight_basis=weight_basis,
         )
@@ -942,6 +944,7 @@ def plan_phase(
             existing=existing,
             course_start=first,
             first_number=sessions.next_sequence_number(course),
+            policy=clinic_policy(course.site_id),
         )
     except ValueError as error:
         raise _from_core(error, "phase") from None
@@ -1032,7 +1035,9 @@ ALTERNATIVE_CANDIDATES = 10
 def _spacing_ok(course: Course, proto: Protocol, others: Sequence[dt.datetime], candidate: dt.datetime) -> bool:
     first = course.started_at or min([*others, candidate])
     base = first if first <= candidate else None
-    return planning.spacing_check(proto, others, candidate, course_start=base, zone=course.site.zone).ok
+    return planning.spacing_check(
+        proto, others, candidate, course_start=base, zone=course.site.zone, policy=clinic_policy(course.site_id)
+    ).ok
 
 
 def _minutes(moment: dt.datetime) -> int:
@@ -1253,7 +1258,9 @@ def move_session(
     earlier = [a.starts_at for a in standing if a.starts_at <= new_start]
     first = course.started_at or min([*earlier, new_start])
     if new_start >= first:
-        check = planning.spacing_check(proto, earlier, new_start, course_start=first, zone=course.site.zone)
+        check = planning.spacing_check(
+            proto, earlier, new_start, course_start=first, zone=course.site.zone, policy=clinic_policy(course.site_id)
+        )
         problems = list(check.problems)
     else:
         problems = ["it would come before the start of the course"]

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import record
 from ketaclinic.audit.models import AuditEvent
@@ -341,7 +342,12 @@ def checkin_findings(session: DosingSession, checkin: CheckIn, now: dt.datetime)
                 R_DISCHARGE_ESCORT.citations,
             )
         )
-    fasting = fasting_check(dose_at=now, last_food_at=checkin.last_food_at, last_liquid_at=checkin.last_liquid_at)
+    fasting = fasting_check(
+        dose_at=now,
+        last_food_at=checkin.last_food_at,
+        last_liquid_at=checkin.last_liquid_at,
+        policy=clinic_policy(session.site_id),
+    )
     if not fasting.ok:
         when = (
             f" Earliest dose: {timezone.localtime(fasting.earliest_dose_at, session.site.zone):%H:%M}."
@@ -425,7 +431,12 @@ def _gate(session: DosingSession, by: Any) -> PredoseDecision:
     if baseline is None:
         raise DosingError("vitals", "record the baseline vital signs first")
     now = timezone.now()
-    result = clinical.predose_check(session.route, baseline.as_mapping(), precautions=_precaution_conditions(session))
+    result = clinical.predose_check(
+        session.route,
+        baseline.as_mapping(),
+        precautions=_precaution_conditions(session),
+        policy=clinic_policy(session.site_id),
+    )
     findings = [
         _finding(f.code, f.level.value, f.message, "clinical.predose_check", f.citations) for f in result.findings
     ]

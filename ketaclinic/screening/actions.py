@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import Action, record
 from ketaclinic.clinical.eligibility import Decision, EligibilityDecision
@@ -98,7 +99,9 @@ def _choice(field: str, value: str, choices: Iterable[tuple[str, str]]) -> str:
     return value
 
 
-def _serialise(result: EligibilityDecision, trials: Iterable[clinical.AntidepressantTrial]) -> dict[str, Any]:
+def _serialise(
+    result: EligibilityDecision, trials: Iterable[clinical.AntidepressantTrial], policy: clinical.ClinicPolicy
+) -> dict[str, Any]:
     findings = [
         {
             "code": f.code,
@@ -120,15 +123,14 @@ def _serialise(result: EligibilityDecision, trials: Iterable[clinical.Antidepres
             "undetermined_drugs": list(trd.undetermined_drugs),
             "required_failures": trd.required_failures,
             "definition": trd.definition,
-            "trials": [_trial_verdict(t) for t in trials],
+            "trials": [_trial_verdict(t, policy) for t in trials],
         },
         "thase_rush_stage": int(result.thase_rush_stage),
     }
 
 
-def _trial_verdict(trial: clinical.AntidepressantTrial) -> dict[str, Any]:
+def _trial_verdict(trial: clinical.AntidepressantTrial, policy: clinical.ClinicPolicy) -> dict[str, Any]:
     """How one trial counts towards TRD, classified by the core itself (a one-trial TRD threshold) with the why."""
-    policy = clinical.DEFAULT_POLICY
     out: dict[str, Any] = {"drug": trial.drug, "drug_class": trial.drug_class.value}
     if trial.drug_class in (clinical.DrugClass.ECT, clinical.DrugClass.AUGMENTATION):
         out.update(status="not_counted", why="not an antidepressant trial (counts only for staging)")
@@ -179,8 +181,9 @@ def run_assessment(
     route = _choice("route", route, ROUTE_CHOICES)
     indication = _choice("indication", indication, INDICATION_CHOICES)
     intake, snapshot = build_intake(patient, vitals=vitals, acute_suicidal_ideation=acute_suicidal_ideation)
-    result = clinical.assess_eligibility(intake, route=route, indication=indication)
-    out = _serialise(result, intake.antidepressant_trials or ())
+    policy = clinic_policy(patient.site_id)
+    result = clinical.assess_eligibility(intake, route=route, indication=indication, policy=policy)
+    out = _serialise(result, intake.antidepressant_trials or (), policy)
     assessment = EligibilityAssessment.objects.create(
         patient=patient,
         site=patient.site,
