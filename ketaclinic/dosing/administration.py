@@ -231,7 +231,9 @@ def check_lot(session: DosingSession, lot: DrugLot | None, today: TodayDose, at:
     on_hand = stock.on_hand_mg(lot)
     if on_hand < today.amount_mg:
         raise DosingError(
-            "lot", f"only {on_hand:g} mg on hand in lot {lot.lot_number}; today's dose needs {today.amount_mg:g} mg"
+            "lot",
+            f"only {stock.fmt_mg(on_hand)} mg on hand in lot {lot.lot_number}; "
+            f"today's dose needs {stock.fmt_mg(today.amount_mg)} mg",
         )
     return lot
 

@@ -50,6 +50,11 @@ MAX_MG_PER_UNIT = Decimal("10000")
 # --- Who may do what ---------------------------------------------------------------------------------------------
 
 
+def fmt_mg(value: Decimal) -> str:
+    """``30.00`` → ``30``, ``41.20`` → ``41.2``: amounts as a nurse reads them."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def may_record(user: Any) -> bool:
     """Prescribers and nurses (who administer and witness doses) record stock movements and counts."""
     return bool(user.can(Perm.ADMINISTER_DOSE))
@@ -231,7 +236,9 @@ def take(
     """
     available = on_hand_mg(lot) + reserved_mg
     if amount_mg > available:
-        raise DosingError(field, f"{amount_mg:g} mg is more than the {available:g} mg on hand in lot {lot.lot_number}")
+        raise DosingError(
+            field, f"{fmt_mg(amount_mg)} mg is more than the {fmt_mg(available)} mg on hand in lot {lot.lot_number}"
+        )
     movement = LotMovement.objects.create(
         lot=lot,
         kind=kind,
@@ -311,7 +318,7 @@ def receive_lot(
         raise DosingError(
             "lot_number",
             f"lot {lot_number} is already on the log with another strength or expiry "
-            f"({lot.mg_per_unit:g} mg per unit, expires {lot.expires_on:%Y-%m-%d}); check the label",
+            f"({fmt_mg(lot.mg_per_unit)} mg per unit, expires {lot.expires_on:%Y-%m-%d}); check the label",
         )
     movement = LotMovement.objects.create(
         lot=lot, kind=K.RECEIVED, amount_mg=per_unit * units, at=when, by=by, reason=f"{units} units"

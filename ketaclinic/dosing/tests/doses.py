@@ -30,6 +30,7 @@ PROTOCOL = {
 }
 EXPIRES = dt.date(2027, 6, 30)
 LOCAL_TODAY = dt.date(2026, 10, 21)
+CHECKED_IN = NOW - dt.timedelta(minutes=45)
 
 
 def receive(
@@ -54,14 +55,20 @@ def receive(
         mg_per_unit=500 if ketamine else 28,
         units=units,
         concentration_mg_per_ml=50 if ketamine else None,
+        at=NOW - dt.timedelta(days=1),
     )
     return movement.lot
 
 
 @pytest.fixture
-def dose_session(clinic: Cast, eligible: Callable[..., Patient]) -> Callable[..., DosingSession]:  # noqa: F811
+def dose_session(
+    clinic: Cast,
+    eligible: Callable[..., Patient],  # noqa: F811
+    frozen_clock: Any,
+) -> Callable[..., DosingSession]:
     """A factory: a patient on a course of ``route`` booked today as session 1, checked in (``weight_kg``) and cleared
-    to dose. ``cleared=False`` stops after check-in; ``course=False`` books without a course."""
+    to dose at 08:15 (45 minutes before the clock's now). ``cleared=False`` stops after check-in; ``course=False``
+    books without a course."""
     hours = iter(range(9, 17))
 
     def make(
@@ -86,11 +93,14 @@ def dose_session(clinic: Cast, eligible: Callable[..., Patient]) -> Callable[...
             sequence_number=1 if opened else None,
         )
         session = actions.open_session(appointment, by=clinic.nurse)
-        actions.check_in(session, by=clinic.nurse, **checklist(weight_kg=weight_kg))
+        frozen_clock.move_to(CHECKED_IN)
+        fasted = {"last_food_at": NOW - dt.timedelta(hours=6), "last_liquid_at": NOW - dt.timedelta(hours=3)}
+        actions.check_in(session, by=clinic.nurse, **checklist(weight_kg=weight_kg, **fasted))
         session.refresh_from_db()
         if cleared:
             decision = gate(session, clinic.nurse)
             assert decision.decision == "go", decision.findings
+        frozen_clock.move_to(NOW)
         return session
 
     return make
