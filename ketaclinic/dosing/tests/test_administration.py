@@ -20,10 +20,12 @@ from ketaclinic.dosing import actions, stock
 from ketaclinic.dosing import administration as adm
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.models import DosingSession, LotMovement
+from ketaclinic.dosing.tests import doses
 from ketaclinic.dosing.tests.conftest import NOW
-from ketaclinic.dosing.tests.doses import dose_session, eligible, mg, receive  # noqa: F401
+from ketaclinic.dosing.tests.doses import mg, receive
 
 pytestmark = pytest.mark.django_db
+dose_session, eligible = doses.dose_session, doses.eligible
 Make = Callable[..., DosingSession]
 MIN = dt.timedelta(minutes=1)
 
@@ -39,7 +41,12 @@ def start(session: DosingSession, cast: Cast, lot: Any, **kwargs: Any) -> Any:
     return adm.start_dose(session, **values)
 
 
-def kinds(lot: Any) -> list[tuple[str, Decimal]]:
+def course_id(session: DosingSession) -> int:
+    assert session.course_ref is not None
+    return session.course_ref
+
+
+def kinds(lot: Any) -> list[tuple[str, Any]]:
     return [(m.kind, m.amount_mg) for m in LotMovement.objects.filter(lot=lot).order_by("at", "id")]
 
 
@@ -62,7 +69,7 @@ def test_it_computes_todays_iv_dose_from_the_order_and_todays_weight(dose_sessio
 
 def test_it_uses_the_order_in_force_for_the_sessions_number(dose_session: Make, clinic: Cast) -> None:
     session = dose_session()
-    course = Course.objects.get(pk=session.course_ref)
+    course = Course.objects.get(pk=course_id(session))
     order_dose(course, by=clinic.prescriber, reason="Titrate up", mg_per_kg=Decimal("0.6"), effective_from_session=2)
     assert adm.current_order(session).mg_per_kg == Decimal("0.500")  # the session-2 order is not yet in force
     order_dose(course, by=clinic.prescriber, reason="Tolerance", mg_per_kg=Decimal("0.4"), effective_from_session=1)
@@ -71,7 +78,7 @@ def test_it_uses_the_order_in_force_for_the_sessions_number(dose_session: Make, 
 
 def test_it_computes_an_override_order_as_ordered(dose_session: Make, clinic: Cast) -> None:
     session = dose_session()
-    course = Course.objects.get(pk=session.course_ref)
+    course = Course.objects.get(pk=course_id(session))
     order_dose(
         course,
         by=clinic.prescriber,
@@ -98,14 +105,14 @@ def test_it_needs_a_check_in_weight_for_an_actual_weight_order(dose_session: Mak
 
 
 def test_it_computes_esketamine_devices(dose_session: Make) -> None:
-    today = adm.dose_for_today(dose_session(route="esketamine_nasal"))
+    today: Any = adm.dose_for_today(dose_session(route="esketamine_nasal"))
     assert (today.drug, today.amount_mg, today.devices, today.rest_between_devices_min) == ("esketamine", 56, 2, 5.0)
     assert not today.is_infusion and today.mg_per_kg is None and today.weight_basis_label == ""
 
 
 def test_it_counts_devices_from_the_amount_when_the_order_has_none(dose_session: Make) -> None:
     session = dose_session(route="esketamine_nasal")
-    DoseOrder.objects.filter(course_id=session.course_ref).update(devices=None)
+    DoseOrder.objects.filter(course_id=course_id(session)).update(devices=None)
     assert adm.dose_for_today(session).devices == 2
 
 
@@ -118,7 +125,7 @@ def test_it_refuses_a_dose_without_a_course_or_order(dose_session: Make, clinic:
     DosingSession.objects.filter(pk=other.pk).update(sequence_number=None)
     other.refresh_from_db()
     assert adm.current_order(other) is not None  # no number: the latest order
-    DoseOrder.objects.filter(course_id=other.course_ref).update(effective_from_session=3)
+    DoseOrder.objects.filter(course_id=course_id(other)).update(effective_from_session=3)
     DosingSession.objects.filter(pk=other.pk).update(sequence_number=1)
     other.refresh_from_db()
     with pytest.raises(DosingError, match="order: the course has no dose order for session 1"):
@@ -127,7 +134,7 @@ def test_it_refuses_a_dose_without_a_course_or_order(dose_session: Make, clinic:
 
 def test_it_refuses_a_dose_on_an_ended_course(dose_session: Make) -> None:
     session = dose_session()
-    Course.objects.filter(pk=session.course_ref).update(status="stopped")
+    Course.objects.filter(pk=course_id(session)).update(status="stopped")
     with pytest.raises(DosingError, match="order: the course is stopped"):
         adm.dose_for_today(session)
 
@@ -258,7 +265,7 @@ def test_it_checks_the_witness(dose_session: Make, clinic: Cast) -> None:
             DosingError, match="witness: the witness must be a nurse or prescriber working at this site"
         ):
             start(session, clinic, lot, witness=wrong)
-    with pytest.raises(DosingError, match="witness_password: the password of .* is not correct"):
+    with pytest.raises(DosingError, match=r"witness_password: the password of .* is not correct"):
         start(session, clinic, lot, witness_password="guess")
     with pytest.raises(DosingError, match="witness_password"):
         start(session, clinic, lot, witness_password="")
@@ -316,7 +323,7 @@ def test_it_resumes_at_the_starting_rate(infusing: DosingSession, clinic: Cast) 
 
 def test_it_checks_rate_changes(infusing: DosingSession, clinic: Cast) -> None:
     for bad in ("-1", "1000", "fast"):
-        with pytest.raises(DosingError, match="rate_ml_per_h: a number from 0 to 999.9 mL/h"):
+        with pytest.raises(DosingError, match=r"rate_ml_per_h: a number from 0 to 999\.9 mL/h"):
             adm.change_rate(infusing, by=clinic.nurse, rate_ml_per_h=bad, reason="x")
     with pytest.raises(DosingError, match="reason: say why"):
         adm.change_rate(infusing, by=clinic.nurse, rate_ml_per_h=50, reason="")
@@ -332,7 +339,7 @@ def test_it_checks_rate_changes(infusing: DosingSession, clinic: Cast) -> None:
 
 def test_it_stops_a_completed_infusion_and_logs_the_whole_dose(infusing: DosingSession, clinic: Cast) -> None:
     lot = infusing.administration.lot
-    record = adm.stop_infusion(infusing, by=clinic.nurse, stopped_at=NOW + 10 * MIN - 10 * MIN)
+    record: Any = adm.stop_infusion(infusing, by=clinic.nurse, stopped_at=NOW + 10 * MIN - 10 * MIN)
     infusing.refresh_from_db()
     assert infusing.state == "monitoring"
     assert (record.stopped_at, record.amount_given_mg, record.stop_reason) == (NOW, 40, "")
@@ -347,7 +354,7 @@ def test_it_stops_early_wasting_the_rest_with_a_witness(infusing: DosingSession,
         adm.stop_infusion(infusing, by=clinic.nurse, amount_given_mg="30")
     with pytest.raises(DosingError, match="witness: choose"):
         adm.stop_infusion(infusing, by=clinic.nurse, amount_given_mg="30", reason="Hypertension 180/110")
-    record = adm.stop_infusion(
+    record: Any = adm.stop_infusion(
         infusing,
         by=clinic.nurse,
         amount_given_mg="30",
@@ -377,7 +384,7 @@ def test_it_stops_with_nothing_given(infusing: DosingSession, clinic: Cast) -> N
 
 def test_it_checks_the_stop(infusing: DosingSession, clinic: Cast) -> None:
     for bad in ("41", "-1", "x"):
-        with pytest.raises(DosingError, match="amount_given_mg: a number from 0 to 40.0 mg"):
+        with pytest.raises(DosingError, match=r"amount_given_mg: a number from 0 to 40\.0 mg"):
             adm.stop_infusion(infusing, by=clinic.nurse, amount_given_mg=bad)
     with pytest.raises(DosingError, match="reason: at most 300"):
         adm.stop_infusion(infusing, by=clinic.nurse, reason="x" * 301)
@@ -429,7 +436,7 @@ def test_it_refuses_a_device_too_soon_naming_when_it_may_be_given(spraying: Dosi
 def test_it_records_the_last_device_and_moves_to_monitoring(spraying: DosingSession, clinic: Cast) -> None:
     device = adm.record_device(spraying, by=clinic.nurse, at=NOW - 6 * MIN)
     spraying.refresh_from_db()
-    record = spraying.administration
+    record: Any = spraying.administration
     assert device.number == 2 and spraying.state == "monitoring"
     assert (record.stopped_at, record.amount_given_mg) == (NOW - 6 * MIN, 56)
     assert kinds(record.lot) == [("received", 168), ("administered", 28), ("administered", 28)]
@@ -447,7 +454,7 @@ def test_it_refuses_more_devices_than_ordered(spraying: DosingSession, clinic: C
 def test_it_ends_an_esketamine_dose_early_keeping_sealed_devices(spraying: DosingSession, clinic: Cast) -> None:
     with pytest.raises(DosingError, match="reason: say why"):
         adm.stop_devices(spraying, by=clinic.nurse, reason="")
-    record = adm.stop_devices(spraying, by=clinic.nurse, reason="Declined the second device (nausea)")
+    record: Any = adm.stop_devices(spraying, by=clinic.nurse, reason="Declined the second device (nausea)")
     spraying.refresh_from_db()
     assert spraying.state == "monitoring" and record.amount_given_mg == 28 and record.stopped_at == NOW
     assert stock.on_hand_mg(record.lot) == mg(140)
@@ -455,7 +462,7 @@ def test_it_ends_an_esketamine_dose_early_keeping_sealed_devices(spraying: Dosin
 
 def test_it_gives_a_one_device_dose_at_once(dose_session: Make, clinic: Cast) -> None:
     session = dose_session(route="esketamine_nasal")
-    DoseOrder.objects.filter(course_id=session.course_ref).update(amount_mg=28, devices=1)
+    DoseOrder.objects.filter(course_id=course_id(session)).update(amount_mg=28, devices=1)
     record = start(session, clinic, receive(clinic, drug="esketamine", lot_number="E-2"))
     session.refresh_from_db()
     assert session.state == "monitoring" and record.amount_given_mg == 28
