@@ -287,7 +287,9 @@ def start_dose(
     _require(by, Perm.ADMINISTER_DOSE)
     session = _locked(session, version)
     if session.state != S.CLEARED:
-        raise DosingError("state", f"a dose starts only once the session is cleared (it is {session.state})")
+        raise DosingError(
+            "state", f"a dose starts only once the session is cleared (it is {session.get_state_display().lower()})"
+        )
     if not dosing_allowed(session):
         decision, baseline = latest_decision(session), latest_baseline(session)
         stale = decision is None or baseline is None or decision.baseline_id != baseline.pk

@@ -257,7 +257,7 @@ def waste_dose(request: HttpRequest, patient_id: int, session_id: int) -> HttpRe
     def act(session: DosingSession, form: Any) -> object:
         record = DoseAdministration.objects.filter(session=session).first()
         if record is None:
-            raise DosingError("amount_mg", "waste of a dose is recorded once the dose has started")
+            raise DosingError("dose", "waste of a dose is recorded once the dose has started")
         data = form.cleaned_data
         return stock.record_waste(
             record.lot,
