@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -115,6 +116,31 @@ def panel_context(session: DosingSession, user: Any, bound: dict[str, forms.Form
     return {"dose_panel": ctx}
 
 
+def witness_authenticated(request: HttpRequest, form: forms.Form) -> bool:
+    """Check a typed witness password through the sign-in backends, so repeated wrong passwords are throttled and
+    locked out (django-axes) and audited as failed sign-ins like any other; adds the error to the form when wrong.
+
+    Blank witness or password is left to the action (which names the missing field).
+    """
+    data = form.cleaned_data
+    witness, password = data.get("witness"), data.get("witness_password")
+    if witness is None or not password:
+        return True
+    user = authenticate(request, username=witness.get_username(), password=password)
+    # django-axes marks the request when this attempt locks the account; answer with this page, not its sign-in page.
+    locked = bool(getattr(request, "axes_locked_out", False))
+    request.axes_locked_out = False  # type: ignore[attr-defined]
+    if user is not None and user.pk == witness.pk:
+        return True
+    message = (
+        f"Too many wrong passwords for {witness}: their account is locked for a while. Choose another witness."
+        if locked
+        else f"The password of {witness} is not correct; they type it themselves."
+    )
+    form.add_error("witness_password", message)
+    return False
+
+
 def _session_url(session: DosingSession) -> str:
     return reverse("dosing:session", args=[session.patient_id, session.pk]) + "#administration"
 
@@ -127,7 +153,7 @@ def _handle(
     session = access_session(request.user, patient_id, session_id, need=Perm.ADMINISTER_DOSE, write=True)
     form = _build(name, session, request.user, request.POST)
     status = 400
-    if form.is_valid():
+    if form.is_valid() and witness_authenticated(request, form):
         try:
             act(session, form)
         except StaleSessionError as stale:

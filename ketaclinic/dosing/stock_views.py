@@ -23,6 +23,7 @@ from ketaclinic.accounts.models import Site
 from ketaclinic.dosing import administration_forms as f
 from ketaclinic.dosing import stock
 from ketaclinic.dosing.actions import DosingError
+from ketaclinic.dosing.administration_views import witness_authenticated
 from ketaclinic.dosing.models import DrugLot
 
 
@@ -130,7 +131,7 @@ def _handle(request: HttpRequest, lot_id: int, name: str, act: Callable[[Any, An
     site = _site(request, write=True)
     lot = _lot(site, lot_id)
     form = _lot_form(name, site, request.user, request.POST)
-    if form.is_valid():
+    if form.is_valid() and witness_authenticated(request, form):
         try:
             act(lot, form)
         except DosingError as error:

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.accounts.tests.matrix import PermissionMatrix
+from ketaclinic.audit.models import AuditEvent
 from ketaclinic.conftest import Cast
 from ketaclinic.dosing import administration as adm
 from ketaclinic.dosing.models import DosingSession, LotMovement
@@ -254,3 +255,19 @@ def test_the_panel_refreshes_on_its_own(dose_session: Make, client: Client, clin
     response = client.get(url(session, "dose_panel"))
     assert response.status_code == 200
     assert "may be given now" in response.content.decode() and "<html" not in response.content.decode()
+
+
+def test_wrong_witness_passwords_are_throttled_and_audited(dose_session: Make, client: Client, clinic: Cast) -> None:
+    session = dose_session(route="im")
+    lot = receive(clinic)
+    client.force_login(clinic.nurse)
+    fields = {"lot": lot.pk, "witness": clinic.prescriber.pk, "site_of_administration": "left deltoid"}
+    for _ in range(2):
+        assert post(client, session, "start", witness_password="guess", **fields).status_code == 400
+    third = post(client, session, "start", witness_password="guess", **fields)  # the test settings lock at 3
+    assert third.status_code == 400 and "their account is locked for a while" in third.content.decode()
+    locked = post(client, session, "start", witness_password=clinic.password, **fields)
+    assert locked.status_code == 400 and "their account is locked" in locked.content.decode()
+    assert AuditEvent.objects.filter(action="login_failed", actor_username="prescriber").count() >= 3
+    session.refresh_from_db()
+    assert session.state == "cleared"
