@@ -56,7 +56,8 @@ class WitnessMixin(forms.Form):
     witness_password = forms.CharField(
         required=False,
         label="Witness's password",
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        # new-password: browsers must not fill in the signed-in user's own saved password here.
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="The witness types their own password.",
     )
 
@@ -68,6 +69,8 @@ class WitnessMixin(forms.Form):
 
 class StartDoseForm(VersionForm, WitnessMixin):
     """Start today's dose: the lot, the time, the witness; IV adds the diluent, IM the injection site."""
+
+    field_order = ("lot", "started_at", "diluent", "diluent_ml", "site_of_administration", "witness")
 
     lot = forms.ModelChoiceField(queryset=DrugLot.objects.none(), required=False, label="Lot")
     started_at = forms.TimeField(required=False, label="Start time", widget=TIME, help_text="Blank: now.")
@@ -123,6 +126,7 @@ class ResumeForm(VersionForm):
 
 
 class StopInfusionForm(VersionForm, WitnessMixin):
+    field_order = ("stopped_at", "amount_given_mg", "reason", "witness")
     stopped_at = forms.TimeField(required=False, label="Stop time", widget=TIME, help_text="Blank: now.")
     amount_given_mg = forms.DecimalField(
         required=False,
@@ -151,6 +155,8 @@ class StopDevicesForm(VersionForm):
 
 class DoseWasteForm(VersionForm, WitnessMixin):
     """Drug drawn up for this dose but not given."""
+
+    field_order = ("amount_mg", "reason", "witness")
 
     amount_mg = forms.DecimalField(
         label="Amount wasted (mg)", min_value=Decimal("0.01"), widget=forms.NumberInput(DECIMAL)
@@ -186,6 +192,7 @@ class ReceiveForm(forms.Form):
 
 
 class LotWasteForm(WitnessMixin):
+    field_order = ("amount_mg", "reason", "witness")
     amount_mg = forms.DecimalField(
         label="Amount wasted (mg)", min_value=Decimal("0.01"), widget=forms.NumberInput(DECIMAL)
     )
@@ -204,6 +211,7 @@ class ReturnForm(forms.Form):
 
 
 class CountForm(WitnessMixin):
+    field_order = ("full_units", "open_ml", "note", "witness")
     full_units = forms.IntegerField(label="Full, sealed units", min_value=0, max_value=100000)
     open_ml = forms.DecimalField(
         required=False,

@@ -102,7 +102,9 @@ def test_it_starts_the_dose_through_the_form(dose_session: Make, client: Client,
     assert session.state == "dosing"
     assert session.administration.started_at == NOW - 10 * MIN
     html = page(client, session)
-    assert "Running" in html and "10 min ago" in html and "Now <strong>151.2 mL/h</strong> · about 10 mg infused" in html
+    assert (
+        "Running" in html and "10 min ago" in html and "Now <strong>151.2 mL/h</strong> · about 10 mg infused" in html
+    )
     assert "Pause the infusion" in html and "Stop the infusion" in html and 'hx-trigger="every 30s"' in html
 
 
