@@ -112,6 +112,11 @@ def panel_context(session: DosingSession, user: Any, bound: dict[str, forms.Form
                 ctx["next_device"], ctx["next_device_at"] = upcoming
                 ctx["next_device_ready"] = upcoming[1] is None or upcoming[1] <= now
     built = {name: (bound or {}).get(name) or _build(name, session, user) for name in FORM_NAMES}
+    if record is not None and "infused_mg" in ctx and ctx["running"]:
+        built["stop"].fields["amount_given_mg"].help_text = (
+            f"Blank: the whole dose ({stock.fmt_mg(record.amount_mg)} mg, it ran to completion). "
+            f"By the rates recorded about {stock.fmt_mg(ctx['infused_mg'])} mg has gone in so far."
+        )
     ctx["forms"] = built
     return {"dose_panel": ctx}
 

@@ -106,6 +106,7 @@ def test_it_starts_the_dose_through_the_form(dose_session: Make, client: Client,
         "Running" in html and "10 min ago" in html and "Now <strong>151.2 mL/h</strong> · about 10 mg infused" in html
     )
     assert "Pause the infusion" in html and "Stop the infusion" in html and 'hx-trigger="every 30s"' in html
+    assert "Blank: the whole dose (40 mg, it ran to completion). By the rates recorded about 10 mg" in html
 
 
 def test_a_wrong_witness_password_keeps_what_was_typed(dose_session: Make, client: Client, clinic: Cast) -> None:
