@@ -298,20 +298,20 @@ def start_dose(
     today = dose_for_today(session)
     now = timezone.now()
     started = _when(session, "started_at", started_at, not_before=session.checked_in_at)
-    lot = check_lot(session, lot, today, started)
-    stock.confirm_witness(witness, witness_password, by=by, site=session.site)
-    concentration = lot.concentration_mg_per_ml if today.drug == Drug.KETAMINE else None
-    diluent_text, rate = "", None
+    # What the nurse typed is checked before the lot and the witness, so a witness never confirms twice for a typo.
+    diluent_text, volume = "", Decimal("0")
     if today.is_infusion:
         volume = _decimal("diluent_ml", diluent_ml, Decimal("10"), Decimal("1000"), "mL")
-        name = stock._text("diluent", diluent, maximum=45)
-        diluent_text = f"{name} {volume:g} mL"
-        rate = today.rate_ml_per_h(concentration, volume)
+        diluent_text = f"{stock._text('diluent', diluent, maximum=45)} {volume:g} mL"
     site_text = site_of_administration.strip()
     if today.route == "im" and not site_text:
         raise DosingError("site_of_administration", "say where it was injected, e.g. left deltoid")
     if len(site_text) > 60:
         raise DosingError("site_of_administration", "at most 60 characters")
+    lot = check_lot(session, lot, today, started)
+    stock.confirm_witness(witness, witness_password, by=by, site=session.site)
+    concentration = lot.concentration_mg_per_ml if today.drug == Drug.KETAMINE else None
+    rate = today.rate_ml_per_h(concentration, volume) if today.is_infusion else None
     single = today.route in SINGLE_ROUTES
     administration = DoseAdministration.objects.create(
         session=session,

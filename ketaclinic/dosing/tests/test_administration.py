@@ -180,7 +180,7 @@ def test_it_needs_the_injection_site_for_im(dose_session: Make, clinic: Cast) ->
     session = dose_session(route="im")
     lot = receive(clinic)
     with pytest.raises(DosingError, match="site_of_administration: say where it was injected"):
-        start(session, clinic, lot)
+        start(session, clinic, lot, witness_password="not checked before the injection site")
     with pytest.raises(DosingError, match="site_of_administration: at most 60"):
         start(session, clinic, lot, site_of_administration="x" * 61)
 

@@ -68,6 +68,7 @@ def test_it_shows_todays_dose_and_the_start_form(dose_session: Make, client: Cli
     client.force_login(clinic.nurse)
     html = page(client, session)
     assert "0.5 mg/kg × 82.3 kg" in html and "41.2 mg" in html
+    assert "ordered at 80.0 kg (40 mg)" in html  # today's weight differs from the weight at ordering
     assert "actual body weight, weighed at check-in today" in html
     assert "draw <strong>0.82 mL</strong>" in html and "151.2 mL/h" in html
     assert "K-100 · Ketamine HCl 50 mg/mL, 10 mL vial · expires 2027-06-30 · 5000 mg on hand" in html
@@ -237,7 +238,18 @@ def test_it_wastes_drawn_up_drug_from_the_panel(dose_session: Make, client: Clie
     client.force_login(clinic.nurse)
     early = post(client, session, "waste", amount_mg="5", reason="x", witness=clinic.prescriber.pk)
     assert early.status_code == 400 and "once the dose has started" in early.content.decode()
-    started(session, clinic, lot, site_of_administration="left deltoid")
+    given = post(
+        client,
+        session,
+        "start",
+        lot=lot.pk,
+        witness=clinic.prescriber.pk,
+        witness_password=clinic.password,
+        site_of_administration="left deltoid",
+    )
+    assert given.status_code == 302
+    session.refresh_from_db()
+    assert session.state == "monitoring" and session.administration.site_of_administration == "left deltoid"
     response = post(
         client,
         session,
