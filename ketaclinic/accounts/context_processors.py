@@ -76,6 +76,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Day and week calendars, the front-desk day list, booking and rescheduling.",
             }
         )
+    if user.can(Perm.ADMINISTER_DOSE) or user.can(Perm.MANAGE_SITE):
+        items.append(
+            {
+                "label": "Controlled drugs",
+                "url": reverse("dosing_site:stock"),
+                "name": "dosing_site",
+                "about": "The controlled-substance log: lots on hand, receiving, waste, counts and the ledger.",
+            }
+        )
     return items
 
 

@@ -150,6 +150,20 @@ class DoseOrder:
 
 
 @dataclass(frozen=True)
+class DeviceTiming:
+    """Whether the next esketamine device may be given at ``proposed``.
+
+    ``number`` is the device it would be (1-based); ``earliest_at`` is when it may be given (the previous device's time
+    plus the rest, or ``None`` for the first device); ``problems`` say why not, in plain language.
+    """
+
+    ok: bool
+    number: int
+    earliest_at: datetime | None
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SpacingCheck:
     """Whether a proposed session keeps the protocol's schedule; ``problems`` say why not, in plain language."""
 
@@ -244,8 +258,11 @@ R_ESK_DEVICE = rule(
     area="protocols",
     title="Esketamine is given in 28-mg devices with 5-minute rests",
     statement="Each device delivers 28 mg (one spray per nostril); 56 mg = 2 devices, 84 mg = 3; rest 5 minutes "
-    "between devices; do not prime. Amounts that are not whole devices are rejected.",
+    "between devices; do not prime. Amounts that are not whole devices are rejected. A device proposed less than 5 "
+    "minutes after the previous one, or more devices than ordered, is refused, with the time the next may be given.",
     citations=(cite("R1", "§2 administration"), cite("R2", "administration")),
+    note="The label says to wait 5 minutes after each device; it is read as at least 5 minutes between the times "
+    "recorded for consecutive devices (the safer reading: never sooner, later is fine).",
 )
 R_SPACING = rule(
     "protocols.session_spacing",
@@ -577,6 +594,42 @@ def _esketamine_amount(
     if previous is not None and chosen - previous > 28:
         raise ValueError(f"amount_mg: {chosen:g} mg is more than one 28-mg step above the previous {previous:g} mg")
     return chosen, notes
+
+
+def device_timing(
+    protocol: str | Protocol, given_at: Sequence[datetime], proposed: datetime, *, devices: int
+) -> DeviceTiming:
+    """Whether the next device of an esketamine dose of ``devices`` devices may be given at ``proposed``, after the
+    devices already given at ``given_at`` (aware datetimes, in the order given).
+
+    Refused (``ok`` False, with ``earliest_at``): less than the protocol's rest after the previous device, or before
+    it. A protocol not given in devices, a device count outside 1–3 or all devices already given raise ``ValueError``
+    naming the argument (rule ``protocols.esketamine_devices``).
+    """
+    proto = get_protocol(protocol)
+    if proto.device_mg is None or proto.rest_between_devices_min is None:
+        raise ValueError(f"protocol: {proto.id} is not given in devices")
+    if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 3:
+        raise ValueError(f"devices: a whole number from 1 to 3, got {devices!r}")
+    proposed = aware_datetime("proposed", proposed)
+    given = [aware_datetime(f"given_at[{i}]", g) for i, g in enumerate(given_at)]
+    if len(given) >= devices:
+        raise ValueError(f"given_at: all {devices} devices of this dose have been given")
+    number = len(given) + 1
+    if not given:
+        return DeviceTiming(True, 1, None, ())
+    rest = timedelta(minutes=proto.rest_between_devices_min)
+    earliest = max(given) + rest
+    if proposed >= earliest:
+        return DeviceTiming(True, number, earliest, ())
+    minutes = (proposed - max(given)) / timedelta(minutes=1)
+    problem = (
+        f"Device {number} is {minutes:.1f} minutes after device {number - 1}; rest "
+        f"{proto.rest_between_devices_min:g} minutes between devices."
+        if minutes >= 0
+        else f"Device {number} cannot be given before device {number - 1}."
+    )
+    return DeviceTiming(False, number, earliest, (problem,))
 
 
 def phase_for_week(protocol: str | Protocol, week: int) -> Phase | None:
