@@ -86,20 +86,31 @@ def dose_start(session: DosingSession) -> dt.datetime | None:
     return started
 
 
-def dose_minutes(session: DosingSession) -> float:
-    """The dose's own length in minutes (an IV infusion's; 0 for a dose given at once or not yet recorded)."""
-    administration = getattr(session, "administration", None)
-    if administration is None or session.route != "iv":
+def infusion_minutes(
+    route: str, started_at: dt.datetime | None, stopped_at: dt.datetime | None, planned_min: Any
+) -> float:
+    """The dose's own length in minutes: an IV infusion's (as given once stopped, else as planned); 0 otherwise."""
+    if started_at is None or route != "iv":
         return 0.0
-    if administration.stopped_at is not None:
-        return max(0.0, (administration.stopped_at - administration.started_at).total_seconds() / 60)
-    return float(administration.planned_duration_min or 0)
+    if stopped_at is not None:
+        return min(600.0, max(0.0, (stopped_at - started_at).total_seconds() / 60))
+    return min(600.0, float(planned_min or 0))
+
+
+def dose_minutes(session: DosingSession) -> float:
+    """The session's dose length in minutes (:func:`infusion_minutes` of its administration)."""
+    administration = getattr(session, "administration", None)
+    if administration is None:
+        return 0.0
+    return infusion_minutes(
+        session.route, administration.started_at, administration.stopped_at, administration.planned_duration_min
+    )
 
 
 def schedule(session: DosingSession, policy: clinical.ClinicPolicy | None = None) -> tuple[clinical.Timepoint, ...]:
     """The session's protocol timepoints (``clinical.monitoring_timepoints`` for its route and dose length)."""
     return clinical.monitoring_timepoints(
-        session.route, dose_minutes=min(dose_minutes(session), 600), policy=policy or site_policy(session.site)
+        session.route, dose_minutes=dose_minutes(session), policy=policy or site_policy(session.site)
     )
 
 
@@ -143,13 +154,26 @@ def timeline(
     now: dt.datetime | None = None,
 ) -> Timeline:
     """Each timepoint done, upcoming, due or overdue now (all upcoming before the dose starts)."""
-    policy = site_policy(session.site)
-    start = dose_start(session)
+    return timeline_for(
+        session.route, dose_start(session), dose_minutes(session), fulfilled(vitals, observations), now=now
+    )
+
+
+def timeline_for(
+    route: str,
+    start: dt.datetime | None,
+    length_min: float,
+    done: Mapping[int, Iterable[Due]],
+    *,
+    now: dt.datetime | None = None,
+    policy: clinical.ClinicPolicy | None = None,
+) -> Timeline:
+    """:func:`timeline` from plain values (the monitor fragment reads them in one query)."""
+    policy = policy or site_policy(None)
     minute = minutes_since(start, now or timezone.now())
     clamped = -1.0e3 if minute is None else max(-1.0e3, min(minute, 1.4e3))
-    statuses = clinical.timepoint_status(
-        schedule(session, policy), minute_now=clamped, fulfilled=fulfilled(vitals, observations), policy=policy
-    )
+    plan = clinical.monitoring_timepoints(route, dose_minutes=length_min, policy=policy)
+    statuses = clinical.timepoint_status(plan, minute_now=clamped, fulfilled=done, policy=policy)
     return Timeline(start, minute, tuple(statuses))
 
 
@@ -418,7 +442,7 @@ def acknowledge_alert(
     """
     _require(by, Perm.RECORD_SESSION)
     session = _locked(alert.session, version)
-    fresh = SessionAlert.objects.select_for_update().select_related("acknowledged_by").get(pk=alert.pk)
+    fresh = SessionAlert.objects.select_for_update(of=("self",)).select_related("acknowledged_by").get(pk=alert.pk)
     if fresh.acknowledged_at is not None:
         when = timezone.localtime(fresh.acknowledged_at, session.site.zone)
         raise DosingError("alert", f"already acknowledged by {fresh.acknowledged_by} at {when:%H:%M}")
@@ -462,7 +486,9 @@ def escalate_alerts(now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def _escalate(pk: int, now: dt.datetime) -> int:
     alert = (
-        SessionAlert.objects.select_for_update().select_related("session__patient__site", "session__site").get(pk=pk)
+        SessionAlert.objects.select_for_update(of=("self",))
+        .select_related("session__patient__site", "session__site")
+        .get(pk=pk)
     )
     session = alert.session
     if alert.acknowledged_at is not None or alert.escalated_at is not None:

@@ -15,7 +15,7 @@ import pytest
 
 from ketaclinic.conftest import Cast
 from ketaclinic.courses.models import Course
-from ketaclinic.courses.tests.conftest import NOW, eligible, iv_course  # noqa: F401  (fixtures)
+from ketaclinic.courses.tests.conftest import NOW, eligible, iv_course  # noqa: F401  (fixtures dosed needs)
 from ketaclinic.dosing.models import DoseAdministration, DosingSession, DrugLot, EsketamineDevice
 from ketaclinic.dosing.tests.conftest import CALM, gate
 
@@ -71,7 +71,7 @@ def give_dose(
 
 
 @pytest.fixture
-def dosed(make_session: Callable[..., DosingSession], clinic: Cast, iv_course: Course) -> Dosed:
+def dosed(make_session: Callable[..., DosingSession], clinic: Cast, iv_course: Course) -> Dosed:  # noqa: F811
     """A factory: a session of ``route`` through the gate on CALM vitals, dosed ``minutes_ago``, in ``state``."""
 
     def make(*, route: str = "iv", minutes_ago: float = 0, state: str = "dosing", **kwargs: Any) -> DosingSession:

@@ -15,7 +15,7 @@ from ketaclinic.dosing import monitoring
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.models import AdverseEvent, DosingSession, RescueMedication, SessionAlert, VitalSign
 from ketaclinic.dosing.tests.conftest import CALM, NOW
-from ketaclinic.dosing.tests.monitoring_helpers import Dosed, dosed, eligible, iv_course  # noqa: F401
+from ketaclinic.dosing.tests.monitoring_helpers import Dosed
 from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +252,7 @@ def test_acknowledging_twice_is_refused_not_overwritten(dosed: Dosed, clinic: Ca
     monitoring.acknowledge_alert(alert, by=clinic.nurse, action="observed", note="Repositioned", version=version)
     with pytest.raises(StaleSessionError):
         monitoring.acknowledge_alert(alert, by=clinic.prescriber, action="emergency", note="Called", version=version)
-    with pytest.raises(DosingError, match="alert: already acknowledged by .* at 09:00"):
+    with pytest.raises(DosingError, match=r"alert: already acknowledged by .* at 09:00"):
         monitoring.acknowledge_alert(alert, by=clinic.prescriber, action="emergency", note="Called")
     alert.refresh_from_db()
     assert (alert.action, alert.acknowledged_by) == ("observed", clinic.nurse)
@@ -371,7 +371,13 @@ def test_it_records_an_adverse_event_with_its_interventions(dosed: Dosed, clinic
     assert (given.medication, given.dose, given.unit, given.session) == ("Ondansetron", Decimal("4.00"), "mg", session)
     assert event.onset_at == NOW - dt.timedelta(minutes=5) and event.recorded_by == clinic.nurse
     again = monitoring.record_adverse_event(
-        session, by=clinic.nurse, kind="headache", severity="mild", outcome="resolved", serious=False, client_token="ae-1"
+        session,
+        by=clinic.nurse,
+        kind="headache",
+        severity="mild",
+        outcome="resolved",
+        serious=False,
+        client_token="ae-1",
     )
     assert again.pk == event.pk and AdverseEvent.objects.count() == 1
     assert not Task.objects.filter(source_type="dosing.adverseevent").exists()
