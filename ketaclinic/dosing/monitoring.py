@@ -189,6 +189,14 @@ def _match(session: DosingSession, what: Due, at: dt.datetime) -> int | None:
     )
 
 
+def open_alerts_at(site_ids: Iterable[int]) -> list[SessionAlert]:
+    """Open alerts of sessions being monitored at these sites, urgent and oldest first (for the day board)."""
+    rows = SessionAlert.objects.filter(
+        acknowledged_at__isnull=True, session__site_id__in=list(site_ids), session__state__in=MONITOR_STATES
+    ).select_related("session__patient")
+    return sorted(rows, key=lambda a: (a.level != SessionAlert.Level.URGENT, a.raised_at, a.pk))
+
+
 # --- Shared checks ----------------------------------------------------------------------------------------------
 
 

@@ -343,20 +343,12 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _aware(value: Any) -> Any:
-    # SQLite hands back naive UTC when a NULL-typed branch comes first; make every time aware.
-    if isinstance(value, dt.datetime) and timezone.is_naive(value):
-        return timezone.make_aware(value, dt.UTC)
-    return value
-
-
 def build_panel(rows: Sequence[Sequence[Any]], *, now: dt.datetime | None = None) -> Panel | None:
     """Turn the rows of :func:`panel_query` into a :class:`Panel` (None when the session row is missing)."""
     now = now or timezone.now()
     by_kind: dict[str, list[Sequence[Any]]] = {}
     for row in rows:
-        fixed = [_aware(v) for v in row]
-        by_kind.setdefault(fixed[0], []).append(fixed)
+        by_kind.setdefault(row[0], []).append(row)
     header = by_kind.get("session")
     if not header:
         return None
@@ -427,8 +419,3 @@ def load_panel(
 def phq9_points(panel: Panel) -> list[dict[str, Any]]:
     """The PHQ-9 history as the template lists it (date, total, band)."""
     return [{"at": at, "total": int(total), "band": band} for at, total, band in panel.phq9]
-
-
-def due_label(due: Iterable[Due | str]) -> str:
-    names = {Due.VITALS: "vitals", Due.MOAAS: "MOAA/S", Due.CADSS: "CADSS"}
-    return " + ".join(names[Due(str(d))] for d in sorted(due, key=lambda d: list(Due).index(Due(str(d)))))

@@ -38,7 +38,7 @@ def test_it_schedules_iv_every_10_min_during_and_every_15_after() -> None:
     assert [m for m, due in plan.items() if C in due] == [40, 100]
     assert all(M in due for m, due in plan.items() if m > 0)
     labels = {tp.minute: tp.label for tp in monitoring_timepoints("iv", dose_minutes=40)}
-    assert labels[10] == "During the infusion" and labels[40] == "End of infusion" and labels[55] == "After the infusion"
+    assert (labels[10], labels[40], labels[55]) == ("During the infusion", "End of infusion", "After the infusion")
 
 
 def test_it_schedules_an_iv_dose_of_unknown_length_from_its_start() -> None:

@@ -47,7 +47,7 @@ def give_dose(
     started = NOW - dt.timedelta(minutes=minutes_ago)
     administration = DoseAdministration.objects.create(
         session=session,
-        order=course.dose_orders.order_by("id").first(),
+        order=course.dose_orders.order_by("id")[0],
         drug=drug,
         route=session.route,
         amount_mg=Decimal("40" if drug == "ketamine" else "56"),
