@@ -29,6 +29,8 @@ SERIES = (
     ("resp_rate", "Resp. rate", "#047857", "2 3"),
 )
 TICK_COLOUR = {"done": "#067647", "due": "#b54708", "overdue": "#b42318", "upcoming": "#98a2b3"}
+#: Readings are also drawn as dots while there are few of them (a single reading is otherwise invisible).
+MAX_DOTS = 60
 ALERT_COLOUR = {"urgent": "#b42318", "warning": "#b54708"}
 
 
@@ -117,6 +119,8 @@ def vitals_chart(
         if coords:
             path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
+            if len(coords) <= MAX_DOTS:
+                out.extend(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"/>' for cx, cy in coords)
             out.append(
                 f'<polyline class="series-{field}" points="{path}" fill="none" stroke="{colour}" '
                 f'stroke-width="2"{dashed}><title>{label}</title></polyline>'
