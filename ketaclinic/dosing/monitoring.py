@@ -32,6 +32,7 @@ from ketaclinic.dosing.actions import (
     REQUIRED_VITALS,
     STORED_VITALS,
     DosingError,
+    StaleSessionError,
     _audit,
     _from_core,
     _locked,
@@ -255,6 +256,13 @@ def _raise_alerts(
     return created
 
 
+def _current(session: DosingSession, version: int | None) -> None:
+    """:class:`StaleSessionError` if ``version`` is given and out of date (checked after a resend is recognised, so
+    a form resent after someone else saved still stores once instead of answering 409)."""
+    if version is not None and int(version) != session.version:
+        raise StaleSessionError(session)
+
+
 def _existing(model: type[Any], session: DosingSession, token: str) -> Any:
     return model.objects.filter(session=session, client_token=token).first() if token else None
 
@@ -290,11 +298,12 @@ def record_session_vitals(
     resent form with the same ``client_token`` returns the row already stored (``created`` false).
     """
     _require(by, Perm.RECORD_SESSION)
-    session = _locked(session, version)
+    session = _locked(session, None)
     token = _token(client_token)
     existing = _existing(VitalSign, session, token)
     if existing is not None:
         return Recorded(existing, (), created=False)
+    _current(session, version)
     _monitoring(session, "in-session vital signs")
     given = {k: v for k, v in vitals.items() if v not in (None, "")}
     for name in given:
@@ -352,11 +361,12 @@ def record_scale(
     answers are refused with :class:`DosingError` naming the item and its allowed values.
     """
     _require(by, Perm.RECORD_SESSION)
-    session = _locked(session, version)
+    session = _locked(session, None)
     token = _token(client_token)
     existing = _existing(ScaleObservation, session, token)
     if existing is not None:
         return Recorded(existing, (), created=False)
+    _current(session, version)
     _monitoring(session, "scales")
     if instrument not in ScaleObservation.Instrument.values:
         raise DosingError("instrument", f"one of {', '.join(ScaleObservation.Instrument.values)}")
@@ -449,14 +459,18 @@ def acknowledge_alert(
     did it (never overwritten). An escalation task still open is closed with the acknowledgement.
     """
     _require(by, Perm.RECORD_SESSION)
-    session = _locked(alert.session, version)
+    session = _locked(alert.session, None)
     fresh = SessionAlert.objects.select_for_update(of=("self",)).select_related("acknowledged_by").get(pk=alert.pk)
+    text = (note or "").strip()
+    resent = fresh.acknowledged_by_id == getattr(by, "pk", None) and (fresh.action, fresh.action_note) == (action, text)
+    if fresh.acknowledged_at is not None and resent:
+        return fresh  # the same acknowledgement sent again (a double tap, a connection that came back)
+    _current(session, version)
     if fresh.acknowledged_at is not None:
         when = timezone.localtime(fresh.acknowledged_at, session.site.zone)
         raise DosingError("alert", f"already acknowledged by {fresh.acknowledged_by} at {when:%H:%M}")
     if action not in SessionAlert.Action.values:
         raise DosingError("action", f"choose the action taken: {', '.join(SessionAlert.Action.values)}")
-    text = (note or "").strip()
     if not text:
         raise DosingError("note", "say what was seen and done (1–400 characters)")
     if len(text) > 400:
@@ -549,11 +563,12 @@ def record_adverse_event(
     same ``client_token`` returns the event already stored.
     """
     _require(by, Perm.RECORD_SESSION)
-    session = _locked(session, version)
+    session = _locked(session, None)
     token = _token(client_token)
     existing = _existing(AdverseEvent, session, token)
     if existing is not None:
         return existing
+    _current(session, version)
     _monitoring(session, "adverse events")
     for field, value, choices in (
         ("kind", kind, AdverseEvent.Kind),

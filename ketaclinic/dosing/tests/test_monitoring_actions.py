@@ -86,7 +86,10 @@ def test_it_accepts_an_alarming_reading_and_does_not_repeat_an_open_alert(dosed:
 def test_it_stores_a_resent_row_once(dosed: Dosed, clinic: Cast) -> None:
     session = dosed(minutes_ago=10)
     first = record(session, clinic.nurse, client_token="tok-1", vitals=vitals(spo2_pct=85))
-    again = record(session, clinic.nurse, client_token="tok-1", vitals=vitals(spo2_pct=85))
+    first.alerts[0].session = session
+    monitoring.acknowledge_alert(first.alerts[0], by=clinic.nurse, action="observed", note="Re-measured")
+    # Resent with the version the form was loaded at, after the acknowledgement moved the session on.
+    again = record(session, clinic.nurse, client_token="tok-1", vitals=vitals(spo2_pct=85), version=session.version)
     assert again.row.pk == first.row.pk and not again.created and again.alerts == ()
     assert VitalSign.objects.filter(session=session, is_baseline=False).count() == 1
     with pytest.raises(DosingError, match="client_token: at most 40"):
@@ -252,6 +255,13 @@ def test_acknowledging_twice_is_refused_not_overwritten(dosed: Dosed, clinic: Ca
     monitoring.acknowledge_alert(alert, by=clinic.nurse, action="observed", note="Repositioned", version=version)
     with pytest.raises(StaleSessionError):
         monitoring.acknowledge_alert(alert, by=clinic.prescriber, action="emergency", note="Called", version=version)
+    resent = monitoring.acknowledge_alert(
+        alert, by=clinic.nurse, action="observed", note="Repositioned", version=version
+    )  # the nurse's own form sent again: stored once, no 409
+    assert (
+        resent.pk == alert.pk
+        and AuditEvent.objects.filter(object_type="dosing.sessionalert", action="update").count() == 1
+    )
     with pytest.raises(DosingError, match=r"alert: already acknowledged by .* at 09:00"):
         monitoring.acknowledge_alert(alert, by=clinic.prescriber, action="emergency", note="Called")
     alert.refresh_from_db()

@@ -337,3 +337,13 @@ def test_the_quick_role_check(clinic: Cast) -> None:
     clinic.admin.is_superuser = True
     assert _roles_allow(clinic.admin, []) and _acting_role(clinic.admin, []) == "superuser"
     assert _acting_role(clinic.nurse, ["prescriber", "nurse"]) == "prescriber,nurse"
+
+
+@pytest.mark.parametrize(("who", "status"), [("therapist", 403), ("coordinator", 403), ("nurse_b", 404)])
+def test_only_session_staff_of_the_site_may_post(dosed: Dosed, client: Client, clinic: Cast, who, status) -> None:
+    session = dosed(minutes_ago=10)
+    client.force_login(getattr(clinic, who))
+    vitals = {"systolic_mmhg": 130, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_pct": 97}
+    assert post(client, session, "monitor_vitals", "mvitals", **vitals).status_code == status
+    assert post(client, session, "monitor_scale", "mmoaas", "moaas", q1="5").status_code == status
+    assert not VitalSign.objects.filter(session=session, is_baseline=False).exists()
