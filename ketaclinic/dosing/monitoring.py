@@ -173,7 +173,10 @@ def timeline_for(
     policy = policy or site_policy(None)
     minute = minutes_since(start, now or timezone.now())
     clamped = -1.0e3 if minute is None else max(-1.0e3, min(minute, 1.4e3))
-    plan = clinical.monitoring_timepoints(route, dose_minutes=length_min, policy=policy)
+    try:
+        plan = clinical.monitoring_timepoints(route, dose_minutes=length_min, policy=policy)
+    except ValueError:
+        plan = ()  # a session without a known route has no protocol schedule (the page must still open)
     statuses = clinical.timepoint_status(plan, minute_now=clamped, fulfilled=done, policy=policy)
     return Timeline(start, minute, tuple(statuses))
 

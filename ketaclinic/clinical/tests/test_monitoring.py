@@ -75,7 +75,7 @@ def test_it_rejects_bad_input(call, message) -> None:
 
 def test_it_tells_done_upcoming_due_and_overdue() -> None:
     plan = monitoring_timepoints("esketamine_nasal")
-    fulfilled = {0: {"vitals"}, 15: {M}, 40: {V}}
+    fulfilled: dict[int, set[Due | str]] = {0: {"vitals"}, 15: {M}, 40: {V}}
     states = {s.timepoint.minute: s for s in timepoint_status(plan, minute_now=50, fulfilled=fulfilled)}
     assert states[0].state is TimepointState.DONE and not states[0].missing
     assert states[15].state is TimepointState.DONE

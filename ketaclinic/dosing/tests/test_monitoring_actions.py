@@ -169,6 +169,11 @@ def test_it_counts_an_esketamine_dose_without_devices_from_its_start(dosed: Dose
     assert monitoring.dose_start(session) == session.administration.started_at
 
 
+def test_a_session_without_a_known_route_has_no_schedule() -> None:
+    line = monitoring.timeline_for("", None, 0, {})
+    assert line.statuses == () and line.overdue == []
+
+
 def test_its_timeline_before_a_dose_is_all_upcoming(make_session) -> None:
     session = make_session()
     line = monitoring.timeline(session, [], [])
