@@ -51,7 +51,7 @@ def test_it_shows_the_panel_with_chart_timepoints_and_forms(dosed: Dosed, client
     page = client.get(url(session, "session"))
     html = page.content.decode()
     assert page.status_code == 200
-    assert 'id="monitoring"' in html and "<svg" in html and 'hx-trigger="every 15s"' in html
+    assert 'id="monitoring"' in html and "<svg" in html and 'hx-trigger="every 15s [document.visibilityState' in html
     assert "data-offline-safe" in html and 'inputmode="numeric"' in html and 'placeholder="122"' in html
     assert "tp-overdue" in html and "15 min" in html  # the 15- and 30-min MOAA/S are missed
     assert 'name="mmoaas-q1" value="0"' in html  # one-tap MOAA/S
