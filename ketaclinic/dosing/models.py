@@ -557,7 +557,7 @@ class ScaleObservation(models.Model):
             models.CheckConstraint(
                 condition=Q(instrument__in=["moaas", "cadss", "cadss6", "aldrete", "padss"]),
                 name="observation_instrument_valid",
-            )
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["session", "instrument"], name="observation_session_instr")]
 

@@ -5,38 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dosing', '0002_session_record'),
+        ("dosing", "0002_session_record"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='adverseevent',
-            name='client_token',
+            model_name="adverseevent",
+            name="client_token",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='scaleobservation',
-            name='client_token',
+            model_name="scaleobservation",
+            name="client_token",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='vitalsign',
-            name='client_token',
+            model_name="vitalsign",
+            name="client_token",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddConstraint(
-            model_name='adverseevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_token', ''), _negated=True), fields=('session', 'client_token'), name='adverseevent_client_token_once'),
+            model_name="adverseevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_token", ""), _negated=True),
+                fields=("session", "client_token"),
+                name="adverseevent_client_token_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scaleobservation',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_token', ''), _negated=True), fields=('session', 'client_token'), name='observation_client_token_once'),
+            model_name="scaleobservation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_token", ""), _negated=True),
+                fields=("session", "client_token"),
+                name="observation_client_token_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalsign',
-            constraint=models.UniqueConstraint(condition=models.Q(('client_token', ''), _negated=True), fields=('session', 'client_token'), name='vitalsign_client_token_once'),
+            model_name="vitalsign",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("client_token", ""), _negated=True),
+                fields=("session", "client_token"),
+                name="vitalsign_client_token_once",
+            ),
         ),
     ]
