@@ -32,10 +32,12 @@ def record(
     user: Any = None,
     site: Any = None,
     username: str = "",
+    acting_role: str | None = None,
 ) -> AuditEvent:
     """Append one audit event, in the caller's transaction, filling who/where/address from the acting context.
 
-    ``detail`` must hold identifiers and field names only, never clinical values.
+    ``detail`` must hold identifiers and field names only, never clinical values. ``acting_role`` may be passed by
+    a caller that already read the user's roles (it saves the query that looks them up).
     """
     ctx = current()
     actor = user if user is not None else ctx.user
@@ -47,7 +49,7 @@ def record(
     return AuditEvent.objects.create(
         actor=actor,
         actor_username=username or (actor.get_username() if actor is not None else ""),
-        acting_role=_role_of(actor),
+        acting_role=_role_of(actor) if acting_role is None or actor is None else acting_role,
         site=site if site is not None else ctx.site,
         action=action,
         object_type=object_type,

@@ -25,6 +25,16 @@ from ketaclinic.clinical.eligibility import (
 from ketaclinic.clinical.equivalence import DoseRange, equivalent_dose
 from ketaclinic.clinical.instruments import INSTRUMENTS, Instrument, Score, get_instrument, load_item_text, score
 from ketaclinic.clinical.medications import DrugClass, Medication, diazepam_equivalent_mg, drug_class_of
+from ketaclinic.clinical.monitoring import (
+    Due,
+    Timepoint,
+    TimepointState,
+    TimepointStatus,
+    match_timepoint,
+    monitoring_timepoints,
+    observation_end_min,
+    timepoint_status,
+)
 from ketaclinic.clinical.outcomes import (
     Assessment,
     Change,
@@ -101,6 +111,7 @@ __all__ = [
     "DoseRange",
     "Drug",
     "DrugClass",
+    "Due",
     "EligibilityDecision",
     "Evidence",
     "FastingCheck",
@@ -127,6 +138,9 @@ __all__ = [
     "Substance",
     "SubstanceUse",
     "ThaseRushStage",
+    "Timepoint",
+    "TimepointState",
+    "TimepointStatus",
     "Trajectory",
     "TrdAssessment",
     "Vital",
@@ -152,7 +166,10 @@ __all__ = [
     "get_instrument",
     "get_protocol",
     "load_item_text",
+    "match_timepoint",
     "min_spacing_hours",
+    "monitoring_timepoints",
+    "observation_end_min",
     "phase_for_week",
     "predose_check",
     "rapid_response",
@@ -161,5 +178,6 @@ __all__ = [
     "score",
     "sedation_alert",
     "thase_rush_stage",
+    "timepoint_status",
     "validate_vitals",
 ]

@@ -264,6 +264,70 @@ class ClinicPolicy:
         evidence=_POLICY,
     )
 
+    # --- In-session monitoring timepoints --------------------------------------------------------------------------
+    monitoring_bp_peak_min: float = _setting(
+        40,
+        minimum=30,
+        maximum=60,
+        unit="min",
+        meaning="minutes after the first esketamine device at which blood pressure is reassessed (and the "
+        "sedation and dissociation scales are taken)",
+        citations=(
+            cite("R1", "§5.6: reassess BP ~40 min after dosing; BP peaks ~40 min"),
+            cite("R5", "BP 40 min post"),
+        ),
+        note="The REMS monitoring form asks for the blood pressure 40 minutes after administration.",
+    )
+    iv_vitals_during_infusion_every_min: float = _setting(
+        10,
+        minimum=5,
+        maximum=15,
+        unit="min",
+        meaning="vital signs are due this often while an IV infusion runs",
+        citations=(cite("R22", "BP every 10 min during the infusion"), cite("R23", "BP every 10 min")),
+        evidence=_BEST,
+    )
+    iv_vitals_after_infusion_every_min: float = _setting(
+        15,
+        minimum=5,
+        maximum=30,
+        unit="min",
+        meaning="vital signs are due this often after an IV infusion until the end of observation",
+        citations=(cite("R22", "every 15 min thereafter"),),
+        evidence=_BEST,
+    )
+    monitoring_vitals_every_min: float = _setting(
+        15,
+        minimum=5,
+        maximum=30,
+        unit="min",
+        meaning="vital signs are due this often after an IM, intranasal, sublingual or oral dose",
+        citations=(cite("R25", "face-to-face monitoring"), cite("R22", "every 15 min after the infusion")),
+        evidence=_POLICY,
+        note="No source gives a schedule for these routes; the IV post-infusion interval is reused.",
+    )
+    monitoring_moaas_every_min: float = _setting(
+        15,
+        minimum=5,
+        maximum=30,
+        unit="min",
+        meaning="MOAA/S is due this often after an esketamine dose until the end of observation (IV and other "
+        "routes: with every set of vital signs)",
+        citations=(cite("R1", "sedation assessed with MOAA/S; monitor ≥2 h"), cite("R28", "MOAA/S anchors")),
+        evidence=_BEST,
+        note="Esketamine trials assessed sedation around 40 min and later (best knowledge); the safer reading "
+        "repeats it through the whole observation time.",
+    )
+    monitoring_grace_min: float = _setting(
+        5,
+        minimum=1,
+        maximum=15,
+        unit="min",
+        meaning="a timepoint may be recorded this early, and becomes overdue this long after its minute",
+        citations=(cite("R1", "§5.6: reassess BP ~40 min after dosing"),),
+        evidence=_POLICY,
+    )
+
     # --- Discharge -----------------------------------------------------------------------------------------------
     discharge_min_recovery_score: float = _setting(
         9,

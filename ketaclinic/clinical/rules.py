@@ -22,6 +22,7 @@ RULE_MODULES: tuple[str, ...] = (
     "ketaclinic.clinical.protocols",
     "ketaclinic.clinical.equivalence",
     "ketaclinic.clinical.safety",
+    "ketaclinic.clinical.monitoring",
     "ketaclinic.clinical.billing",
     "ketaclinic.clinical.diagnoses",
 )

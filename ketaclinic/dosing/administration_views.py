@@ -97,7 +97,7 @@ def panel_context(session: DosingSession, user: Any, bound: dict[str, forms.Form
         ctx["rate_changes"] = list(record.rate_changes.select_related("by"))
         ctx["devices"] = list(record.devices.select_related("by"))
         ctx["movements"] = list(record.movements.select_related("by", "witness").order_by("at", "id"))
-        ctx["running"] = record.stopped_at is None
+        ctx["running"] = record.stopped_at is None and session.state == SessionState.DOSING
         ctx["elapsed_min"] = int(((record.stopped_at or now) - record.started_at) / dt.timedelta(minutes=1))
         if record.route == "iv":
             ctx["rate_now"] = adm.current_rate(record)

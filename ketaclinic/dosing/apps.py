@@ -7,7 +7,10 @@ class DosingConfig(AppConfig):
     verbose_name = "Session day"
 
     def ready(self) -> None:
-        from ketaclinic.dosing import appointment_sync
+        from ketaclinic.dosing import (
+            appointment_sync,
+            jobs,  # noqa: F401  (registers the escalate_session_alerts job)
+        )
         from ketaclinic.scheduling import signals
 
         signals.appointment_status_changing.connect(appointment_sync.refuse_when_dose_started, dispatch_uid="dosing")

@@ -17,8 +17,9 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.models import Site
-from ketaclinic.clinical import alert_escalation_due, rems_due_date
+from ketaclinic.clinical import ClinicPolicy, alert_escalation_due, rems_due_date
 from ketaclinic.dosing.models import DosingSession, SessionAlert, SessionState, VitalSign
 from ketaclinic.scheduling.models import Appointment
 from ketaclinic.tasks.models import Task
@@ -155,7 +156,7 @@ def _minutes(since: dt.datetime | None, now: dt.datetime) -> int | None:
     return max(0, int((now - since).total_seconds() // 60))
 
 
-def _summarise(alerts: list[SessionAlert], now: dt.datetime) -> AlertSummary:
+def _summarise(alerts: list[SessionAlert], now: dt.datetime, policy: ClinicPolicy) -> AlertSummary:
     if not alerts:
         return AlertSummary()
     # Urgent before warning, then the oldest first (it has waited longest).
@@ -165,12 +166,13 @@ def _summarise(alerts: list[SessionAlert], now: dt.datetime) -> AlertSummary:
         top=ordered[0],
         escalated=any(a.escalated_at is not None for a in alerts),
         escalation_due=any(
-            a.escalated_at is None and alert_escalation_due(a.raised_at, max(now, a.raised_at)) for a in alerts
+            a.escalated_at is None and alert_escalation_due(a.raised_at, max(now, a.raised_at), policy=policy)
+            for a in alerts
         ),
     )
 
 
-def _rems_due(session: DosingSession | None, day: dt.date) -> dt.date | None:
+def _rems_due(session: DosingSession | None, day: dt.date, policy: ClinicPolicy) -> dt.date | None:
     """The REMS monitoring form's due date while it is still to be submitted (esketamine sessions that were dosed)."""
     if session is None or not session.is_esketamine:
         return None
@@ -178,7 +180,7 @@ def _rems_due(session: DosingSession | None, day: dt.date) -> dt.date | None:
     if form is not None:
         return None if form.submitted_at else form.due_on
     if session.state in SINCE_DOSE or session.state == S.DISCHARGED:
-        return rems_due_date(day)
+        return rems_due_date(day, policy=policy)
     return None
 
 
@@ -186,6 +188,7 @@ def day_board(site: Site, day: dt.date | None = None, *, now: dt.datetime | None
     """The board of ``site`` for ``day`` (default: today at the site), at ``now`` (default: the clock)."""
     now = now or timezone.now()
     day = day or now.astimezone(site.zone).date()
+    policy = clinic_policy(site)
     lo, hi = day_bounds(site, day)
     latest = VitalSign.objects.filter(session=OuterRef("dosing_session")).order_by("-recorded_at", "-id")
     appointments = list(
@@ -237,10 +240,10 @@ def day_board(site: Site, day: dt.date | None = None, *, now: dt.datetime | None
             elapsed_min=_minutes(since, now),
             elapsed_from=since_what,
             latest_vitals=vitals.get(appointment.latest_vital_id) if appointment.latest_vital_id else None,
-            alerts=_summarise(open_alerts.get(session.pk, []) if session else [], now),
+            alerts=_summarise(open_alerts.get(session.pk, []) if session else [], now, policy),
             risk_tasks=risk.get(appointment.patient_id, []),
             responsible=responsible,
-            rems_due_on=_rems_due(session, day),
+            rems_due_on=_rems_due(session, day, policy),
             late=state == S.BOOKED and appointment.starts_at < now,
         )
         name = appointment.resource.name if appointment.resource else NO_CHAIR

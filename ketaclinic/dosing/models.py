@@ -158,6 +158,13 @@ class CheckIn(models.Model):
         return f"Check-in for session {self.session_id}"
 
 
+def _once(prefix: str) -> models.UniqueConstraint:
+    """A row's ``client_token`` is stored at most once per session (empty tokens are not checked)."""
+    return models.UniqueConstraint(
+        fields=["session", "client_token"], condition=~Q(client_token=""), name=f"{prefix}_client_token_once"
+    )
+
+
 def _range(field: str, vital: Vital, *, nullable: bool = False) -> models.CheckConstraint:
     spec = VITAL_SPECS[vital]
     condition = Q(**{f"{field}__gte": spec.minimum, f"{field}__lte": spec.maximum})
@@ -190,10 +197,13 @@ class VitalSign(models.Model):
     is_baseline = models.BooleanField(default=False)
     #: The protocol timepoint (minutes from the start of the dose) this set fulfils, if any.
     timepoint_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: A random token the entry form carries, so a resent form (double tap, reconnect) stores the row once.
+    client_token = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["recorded_at", "id"]
         constraints: ClassVar = [
+            _once("vitalsign"),
             _range("systolic_mmhg", Vital.SYSTOLIC),
             _range("diastolic_mmhg", Vital.DIASTOLIC),
             _range("heart_rate_bpm", Vital.HEART_RATE),
@@ -537,14 +547,17 @@ class ScaleObservation(models.Model):
     timepoint_min = models.PositiveSmallIntegerField(null=True, blank=True)
     observed_at = models.DateTimeField(default=timezone.now)
     observed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    #: A random token the entry form carries, so a resent form (double tap, reconnect) stores the row once.
+    client_token = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["observed_at", "id"]
         constraints: ClassVar = [
+            _once("observation"),
             models.CheckConstraint(
                 condition=Q(instrument__in=["moaas", "cadss", "cadss6", "aldrete", "padss"]),
                 name="observation_instrument_valid",
-            )
+            ),
         ]
         indexes: ClassVar = [models.Index(fields=["session", "instrument"], name="observation_session_instr")]
 
@@ -650,9 +663,12 @@ class AdverseEvent(models.Model):
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    #: A random token the entry form carries, so a resent form (double tap, reconnect) stores the row once.
+    client_token = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["onset_at", "id"]
+        constraints: ClassVar = [_once("adverseevent")]
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.severity}) in session {self.session_id}"

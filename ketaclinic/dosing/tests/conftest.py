@@ -92,3 +92,7 @@ def gate(session: DosingSession, by: Any, vitals: dict[str, Any] | None = None) 
     decision = actions.run_predose_gate(session, by=by)
     session.refresh_from_db()
     return decision
+
+
+# The monitoring tests' dosed-session factory (and the course fixtures it rests on).
+from ketaclinic.dosing.tests.monitoring_helpers import dosed, eligible, iv_course  # noqa: E402, F401

@@ -1,0 +1,161 @@
+"""The in-session vital-signs chart as inline SVG, drawn on the server (no JavaScript, no CDN; prints as it shows).
+
+Two bands share the time axis (minutes since the start of the dose): blood pressure, heart rate and respiratory rate
+on top, SpO2 below on its own scale so a fall from 98 to 90 % is visible. Dashed lines mark the baseline blood
+pressure; ticks under the axis mark the protocol's timepoints (red when overdue); triangles mark alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+WIDTH, HEIGHT = 760, 356
+LEFT, RIGHT = 44, 16
+TOP_Y0, TOP_Y1 = 16, 216  # the top band's pixel range
+LOW_Y0, LOW_Y1 = 236, 300  # the SpO2 band
+AXIS_Y = 312
+TOP_RANGE = (20.0, 220.0)
+SPO2_RANGE = (80.0, 100.0)
+
+#: (field, label, colour, dash) of each line; colours pass WCAG contrast on white and differ in dash for print.
+SERIES = (
+    ("systolic", "Systolic", "#b42318", ""),
+    ("diastolic", "Diastolic", "#c4320a", "6 3"),
+    ("heart_rate", "Heart rate", "#1d4ed8", ""),
+    ("resp_rate", "Resp. rate", "#047857", "2 3"),
+)
+TICK_COLOUR = {"done": "#067647", "due": "#b54708", "overdue": "#b42318", "upcoming": "#98a2b3"}
+#: Readings are also drawn as dots while there are few of them (a single reading is otherwise invisible).
+MAX_DOTS = 60
+ALERT_COLOUR = {"urgent": "#b42318", "warning": "#b54708"}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One set of readings at ``minute`` (since the dose start; negative before it)."""
+
+    minute: float
+    systolic: int
+    diastolic: int
+    heart_rate: int
+    spo2: int
+    resp_rate: int | None
+
+
+def _scale(value: float, lo: float, hi: float, y0: float, y1: float) -> float:
+    value = min(max(value, lo), hi)
+    return y1 - (value - lo) / (hi - lo) * (y1 - y0)
+
+
+def vitals_chart(
+    points: Sequence[Point],
+    *,
+    baseline: tuple[int, int] | None,
+    ticks: Sequence[tuple[int, str, str]],
+    alerts: Sequence[tuple[float, str, str]],
+    end_minute: float,
+) -> SafeString:
+    """The chart as an ``<svg>`` element.
+
+    ``ticks`` are ``(minute, state, label)`` of the timepoints; ``alerts`` are ``(minute, level, message)``;
+    ``end_minute`` is the end of the planned observation (the axis always reaches it).
+    """
+    minutes = [p.minute for p in points] + [t[0] for t in ticks] + [a[0] for a in alerts]
+    x_lo = min([-10.0, *minutes])
+    x_hi = max([end_minute + 5, *(m + 5 for m in minutes)])
+
+    def x(minute: float) -> float:
+        return LEFT + (minute - x_lo) / (x_hi - x_lo) * (WIDTH - LEFT - RIGHT)
+
+    last = points[-1] if points else None
+    summary = (
+        f"Latest: {last.systolic}/{last.diastolic} mmHg, heart rate {last.heart_rate}/min, SpO2 {last.spo2} %"
+        + (f", respiratory rate {last.resp_rate}/min" if last.resp_rate is not None else "")
+        + f", at minute {last.minute:.0f}."
+        if last
+        else "No vital signs yet."
+    )
+    out = [
+        f'<svg class="vitals-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="vc-title vc-desc" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
+        '<title id="vc-title">Vital signs over minutes since the start of the dose</title>',
+        f'<desc id="vc-desc">{escape(summary)} {len(points)} sets recorded.</desc>',
+        f'<rect x="{LEFT}" y="{TOP_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{TOP_Y1 - TOP_Y0}" fill="#fff" '
+        'stroke="#d0d5dd"/>',
+        f'<rect x="{LEFT}" y="{LOW_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{LOW_Y1 - LOW_Y0}" fill="#fff" '
+        'stroke="#d0d5dd"/>',
+    ]
+    for value in range(40, 221, 40):
+        y = _scale(value, *TOP_RANGE, TOP_Y0, TOP_Y1)
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}</text>')
+    for value in (80, 90, 100):
+        y = _scale(value, *SPO2_RANGE, LOW_Y0, LOW_Y1)
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}%</text>')
+    out.append(f'<text x="{LEFT + 4}" y="{LOW_Y0 + 12}" fill="#6d28d9">SpO2 %</text>')
+    zero = x(0)
+    out.append(
+        f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP_Y0}" y2="{LOW_Y1}" stroke="#344054" stroke-dasharray="2 2"/>'
+    )
+    out.append(f'<text x="{zero + 3:.1f}" y="{TOP_Y0 + 11}" fill="#344054">dose</text>')
+    if baseline is not None:
+        for value, name in zip(baseline, ("systolic", "diastolic"), strict=True):
+            y = _scale(value, *TOP_RANGE, TOP_Y0, TOP_Y1)
+            out.append(
+                f'<line class="baseline" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                f'stroke="#667085" stroke-dasharray="8 4"><title>Baseline {name} {value} mmHg</title></line>'
+            )
+    for field, label, colour, dash in SERIES:
+        coords = [
+            (x(p.minute), _scale(float(getattr(p, field)), *TOP_RANGE, TOP_Y0, TOP_Y1))
+            for p in points
+            if getattr(p, field) is not None
+        ]
+        if coords:
+            path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+            dashed = f' stroke-dasharray="{dash}"' if dash else ""
+            if len(coords) <= MAX_DOTS:
+                out.extend(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"/>' for cx, cy in coords)
+            out.append(
+                f'<polyline class="series-{field}" points="{path}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dashed}><title>{label}</title></polyline>'
+            )
+    coords = [(x(p.minute), _scale(p.spo2, *SPO2_RANGE, LOW_Y0, LOW_Y1)) for p in points]
+    if coords:
+        path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+        out.append(
+            f'<polyline class="series-spo2" points="{path}" fill="none" stroke="#6d28d9" stroke-width="2">'
+            "<title>SpO2</title></polyline>"
+        )
+    out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{AXIS_Y}" y2="{AXIS_Y}" stroke="#344054"/>')
+    for minute, state, label in ticks:
+        tx = x(minute)
+        colour = TICK_COLOUR.get(state, "#98a2b3")
+        out.append(
+            f'<line class="tick tick-{escape(state)}" x1="{tx:.1f}" x2="{tx:.1f}" y1="{AXIS_Y - 6}" '
+            f'y2="{AXIS_Y + 6}" stroke="{colour}" stroke-width="3"><title>{minute} min: {escape(label)} '
+            f"({escape(state)})</title></line>"
+        )
+        out.append(f'<text x="{tx:.1f}" y="{AXIS_Y + 18}" text-anchor="middle" fill="{colour}">{minute}</text>')
+    for at, level, message in alerts:
+        ax = x(at)
+        colour = ALERT_COLOUR.get(level, "#b42318")
+        out.append(
+            f'<path class="alert-marker alert-{escape(level)}" d="M{ax:.1f},{TOP_Y0 + 2} l-6,10 h12 z" '
+            f'fill="{colour}"><title>{escape(message)}</title></path>'
+        )
+    legend_x = LEFT + 40
+    for _name, label, colour, dash in (*SERIES, ("spo2", "SpO2", "#6d28d9", "")):
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<line x1="{legend_x}" x2="{legend_x + 18}" y1="{HEIGHT - 6}" y2="{HEIGHT - 6}" stroke="{colour}" '
+            f'stroke-width="2"{dashed}/><text x="{legend_x + 22}" y="{HEIGHT - 2}" fill="#344054">{label}</text>'
+        )
+        legend_x += 110
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above; numbers are formatted
