@@ -31,8 +31,9 @@ from ketaclinic.dosing.models import (
     ScaleObservation,
     VitalSign,
 )
-from ketaclinic.dosing.tests.conftest import CALM, book_today, checklist, consent
+from ketaclinic.dosing.tests.conftest import CALM, checklist, consent
 from ketaclinic.patients.models import Patient
+from ketaclinic.scheduling.actions import appointment_type_for_route, book_appointment
 from ketaclinic.screening.actions import mark_section_reviewed
 from ketaclinic.screening.tests.conftest import add_trd_history
 
@@ -92,10 +93,22 @@ def monitored_session(
     devices: int = 2,
     infusion_min: int | None = 40,
     baseline: dict[str, int] | None = None,
+    day_offset: int = 0,
 ) -> Built:
-    """A session of ``patient``'s open course that was gated, dosed (at :data:`DOSE_AT`) and is now monitored."""
+    """A session of ``patient``'s open course that was gated, dosed (at :data:`DOSE_AT`, ``day_offset`` days later)
+    and is now monitored. With a ``day_offset`` the clock must already be on that day."""
     course = patient.courses.get()
-    session = actions.open_session(book_today(patient, cast, route, 10), by=cast.nurse)
+    shift = dt.timedelta(days=day_offset)
+
+    def when(minutes: float) -> dt.datetime:
+        return at(minutes) + shift
+
+    zone = patient.site.zone
+    start = dt.datetime.combine((NOW + shift).astimezone(zone).date(), dt.time(10), tzinfo=zone)
+    appointment = book_appointment(
+        patient=patient, appointment_type=appointment_type_for_route(route), start=start, by=cast.coordinator
+    )
+    session = actions.open_session(appointment, by=cast.nurse)
     actions.check_in(session, by=cast.nurse, **checklist())
     actions.record_baseline_vitals(session, by=cast.nurse, vitals=baseline or CALM)
     actions.run_predose_gate(session, by=cast.nurse)
@@ -114,16 +127,16 @@ def monitored_session(
         amount_mg=Decimal(28 * devices) if esketamine else Decimal("40.0"),
         amount_given_mg=Decimal(28 * devices) if esketamine else Decimal("40.0"),
         lot=lot(cast, "esketamine" if esketamine else "ketamine"),
-        started_at=DOSE_AT,
-        stopped_at=at(10 if esketamine else infusion_min) if (esketamine or infusion_min) else None,
+        started_at=when(0),
+        stopped_at=when(10 if esketamine else infusion_min) if (esketamine or infusion_min) else None,
         administered_by=cast.nurse,
         witnessed_by=cast.prescriber,
-        recorded_at=DOSE_AT,
+        recorded_at=when(0),
     )
     if esketamine:
         for number in range(1, devices + 1):
             EsketamineDevice.objects.create(
-                administration=administration, number=number, at=at(5 * (number - 1)), by=cast.nurse
+                administration=administration, number=number, at=when(5 * (number - 1)), by=cast.nurse
             )
     # The administration part of the session day moves the session on; here the rows are inserted directly.
     DosingSession.objects.filter(pk=session.pk).update(state="monitoring", version=session.version + 2)
