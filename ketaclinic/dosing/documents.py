@@ -108,6 +108,16 @@ def session_date(session: DosingSession) -> dt.date:
     return timezone.localtime(when, session.site.zone).date()
 
 
+def _num(value: Any) -> str:
+    """A stored decimal as people write it (10, 7.5)."""
+    return f"{float(value):g}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def minutes_between(start: dt.datetime, end: dt.datetime) -> int:
     """Whole minutes elapsed (rounded down) from ``start`` to ``end``."""
     return int((end - start).total_seconds() // 60)
@@ -173,7 +183,7 @@ def draft_note_text(session: DosingSession) -> str:
     for override in session.overrides.select_related("prescriber"):
         lines.append(
             f"{override.get_kind_display()} by {override.prescriber} at {_local(override.at, session)}: "
-            f"{override.reason}"
+            f"{_sentence(override.reason)}"
         )
     administration = administration_of(session)
     lines += _dose_lines(session, administration)
@@ -199,7 +209,9 @@ def draft_note_text(session: DosingSession) -> str:
     if scales:
         lines.append(
             "Scales: "
-            + "; ".join(f"{o.get_instrument_display()} {o.total:g} at {_local(o.observed_at, session)}" for o in scales)
+            + "; ".join(
+                f"{o.get_instrument_display()} {_num(o.total)} at {_local(o.observed_at, session)}" for o in scales
+            )
             + "."
         )
     for event in session.adverse_events.all():
@@ -210,7 +222,7 @@ def draft_note_text(session: DosingSession) -> str:
         )
     for rescue in session.rescue_medications.select_related("given_by"):
         lines.append(
-            f"Given: {rescue.medication} {rescue.dose:g} {rescue.unit} {rescue.route} at "
+            f"Given: {rescue.medication} {_num(rescue.dose)} {rescue.unit} {rescue.route} at "
             f"{_local(rescue.given_at, session)} by {rescue.given_by}."
         )
     if session.ready_to_leave_at and administration is not None:
@@ -224,13 +236,13 @@ def draft_note_text(session: DosingSession) -> str:
         how = (
             "all criteria met"
             if discharge.ready
-            else f"criteria NOT met ({'; '.join(u['message'] for u in discharge.unmet)}); discharged on the "
+            else f"criteria NOT met: {' '.join(_sentence(u['message']) for u in discharge.unmet)} Discharged on the "
             f"decision of {discharge.override_by}: {discharge.override_reason}"
         )
         lines.append(
             f"Discharged {_local(discharge.discharged_at, session)} by {discharge.discharged_by} after "
-            f"{discharge.minutes_observed} min of observation, recovery score {discharge.recovery.total:g}; {how}. "
-            f"Advised: {' '.join(discharge.advisories)}"
+            f"{discharge.minutes_observed} min of observation, recovery score {_num(discharge.recovery.total)}; "
+            f"{_sentence(how)} Advised: {' '.join(discharge.advisories)}"
         )
     return "\n".join(lines)
 
