@@ -241,3 +241,17 @@ def test_an_injection_counts_from_when_it_was_given(clinic: Cast, iv_patient: An
 def test_the_dose_start_falls_back_to_the_record_without_devices(esk: Built) -> None:
     esk.administration.devices.all().delete()
     assert discharge.dose_started_at(esk.administration) == esk.administration.started_at
+
+
+def test_without_a_dose_record_or_baseline_nothing_can_be_judged(make_session: Any, esk: Built) -> None:
+    session = make_session()
+    result = discharge.readiness(session, symptoms_resolved=True, escort_present=True)
+    assert result.missing == [
+        "The dose is not recorded.",
+        "No modified Aldrete or PADSS score since the dose.",
+        "No vital signs since the dose.",
+        "No baseline vital signs.",
+    ]
+    assert result.minutes_observed is None and not result.ready
+    esk.session.vitals.filter(is_baseline=True).update(is_baseline=False)
+    assert "No baseline vital signs." in discharge.readiness(esk.session).missing

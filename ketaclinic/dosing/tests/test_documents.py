@@ -321,3 +321,15 @@ def test_a_route_without_an_administration_code_bills_nothing(clinic: Cast, iv_p
     DosingSession.objects.filter(pk=built.session.pk).update(route="sublingual")
     built.session.refresh_from_db()
     assert documents.superbill(built.session).lines == []
+
+
+def test_the_draft_lists_new_medicines_and_a_booked_session_has_no_checkin(make_session: Any) -> None:
+    session = make_session(new_medications_or_substances=True, new_medications_text="cetirizine 10 mg yesterday")
+    assert "New medicines or substances: cetirizine 10 mg yesterday." in documents.draft_note_text(session)
+    booked = make_session(checked_in=False)
+    assert "Check-in" not in documents.draft_note_text(booked)
+
+
+def test_documents_fetch_nothing_from_outside() -> None:
+    with pytest.raises(ValueError, match="load no external resources"):
+        documents._refuse_fetching("https://example.com/logo.png")

@@ -19,6 +19,7 @@ from ketaclinic import clinical
 from ketaclinic.accounts.roles import Role
 from ketaclinic.accounts.tests.matrix import PermissionMatrix
 from ketaclinic.audit.models import AuditEvent
+from ketaclinic.clinical.safety import RemsFieldKind
 from ketaclinic.conftest import Cast
 from ketaclinic.dosing import discharge, documents
 from ketaclinic.dosing.actions import DosingError
@@ -378,3 +379,39 @@ def test_there_is_no_pdf_before_discharge(esk: Built, client: Client, clinic: Ca
     assert client.get(reverse("dosing:rems_pdf", args=args)).status_code == 404
     refused = client.post(reverse("dosing:rems_refresh", args=args))
     assert refused.status_code == 400 and b"filled at discharge" in refused.content
+
+
+def test_only_medicines_taken_on_the_treatment_date_count(esk: Built) -> None:
+    patient, nurse = esk.session.patient, esk.cast.nurse
+    add_entry(
+        MedicationEntry,
+        patient,
+        by=nurse,
+        name="lorazepam",
+        drug_class="benzodiazepine",
+        started_on=dt.date(2026, 1, 1),
+        stopped_on=dt.date(2026, 10, 1),
+    )
+    add_entry(MedicationEntry, patient, by=nurse, name="phenelzine", drug_class="maoi", started_on=dt.date(2026, 11, 1))
+    add_entry(MedicationEntry, patient, by=nurse, name="zolpidem", drug_class="z_drug", started_on=dt.date(2026, 9, 1))
+    values = documents.rems_values(esk.session)
+    assert values["concomitant_benzodiazepines"] is False and values["concomitant_maois"] is False
+    assert values["concomitant_sedative_hypnotics"] is True
+
+
+def test_impossible_minutes_are_left_blank(esk: Built) -> None:
+    esk.session.ready_to_leave_at = at(-5)
+    assert documents.rems_values(esk.session)["ready_to_leave_min"] is None
+
+
+def test_values_are_printed_as_the_form_asks() -> None:
+    assert documents.display_value(RemsFieldKind.MG, 28) == "28 mg"
+    assert documents.display_value(RemsFieldKind.TEXT, None) == "not recorded"
+    assert documents.display_value(RemsFieldKind.CHOICE, "84 mg") == "84 mg"
+
+
+def test_without_a_gate_decision_before_the_dose_the_answer_is_left_for_the_nurse(esk: Built) -> None:
+    esk.session.decisions.update(decided_at=at(1))
+    values = documents.rems_values(esk.session)
+    assert values["vitals_acceptable_before_administration"] is None
+    assert "Vital signs in acceptable range prior to administration: not recorded." in clinical.check_rems_form(values)
