@@ -14,7 +14,8 @@ not be overridden because the discharge record must point at the score and the v
 
 States: monitoring ─► ready_for_discharge (every criterion met) ─► discharged; ready_for_discharge ─► monitoring when
 a later check finds a criterion lost. Discharge with unmet criteria needs a prescriber's written reason (the hold
-override's permission and length rule) and is audited as an override.
+override's permission and length rule) and is audited as an override; esketamine's 2 hours from the first device
+are never overridden (REMS).
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ TO_DO = {
     R_DISCHARGE_ESCORT.id: "Call the escort; the patient may not leave alone.",
     MISSING: "Record it on the session page, then check again.",
 }
+
+
+def hard_stops(session: DosingSession) -> frozenset[str]:
+    """Unmet criteria no override can set aside: for esketamine, the label's and the REMS's 2 hours of monitoring
+    from the first device (``clinical.discharge_readiness`` guarantees esketamine is never ready before that)."""
+    return frozenset({R_DISCHARGE_TIME.id}) if session.is_esketamine else frozenset()
 
 
 def policy_for(session: DosingSession) -> clinical.ClinicPolicy:
@@ -321,7 +328,8 @@ def discharge_patient(
     With every criterion met, any session-recording clinician may discharge. With criteria unmet, only a prescriber
     (override capability) with a written reason of at least 20 characters may, audited as an override; without
     that the discharge is refused (``DosingError`` listing what is unmet, or ``PermissionDenied``). Missing data
-    (no dose record, recovery score or post-dose vitals) cannot be overridden. For esketamine the REMS Patient
+    (no dose record, recovery score or post-dose vitals) and, for esketamine, less than the 2 hours of monitoring
+    the REMS requires (:func:`hard_stops`) cannot be overridden. For esketamine the REMS Patient
     Monitoring Form is generated from the session in the same transaction.
     """
     _require(by, Perm.RECORD_SESSION)
@@ -337,6 +345,9 @@ def discharge_patient(
         raise DosingError("discharge", " ".join(result.missing) + " Record it, then discharge")
     assert result.recovery is not None and result.vitals is not None and result.minutes_observed is not None
     reason = ""
+    hard = [u["message"] for u in result.unmet if u["code"] in hard_stops(session)]
+    if hard:
+        raise DosingError("discharge", f"cannot be overridden: {' '.join(hard)} Keep observing")
     if not result.ready:
         if not (override_reason or "").strip():
             unmet = " ".join(u["message"] for u in result.unmet)

@@ -87,6 +87,9 @@ def panel_context(session: DosingSession, user: Any) -> dict[str, Any]:
     return {
         "discharge_forms": _unbound(session, note, result),
         "discharge_readiness": result,
+        # Neither missing data nor esketamine's 2 hours can be overridden: no override form for them.
+        "discharge_hard_stop": bool(result and any(u["code"] in discharge.hard_stops(session) for u in result.unmet)),
+        "discharge_missing": bool(result and result.missing),
         "discharge_record": getattr(session, "discharge", None),
         "dose_started_at": started,
         "minutes_since_dose": documents.minutes_between(started, timezone.now()) if started else None,

@@ -118,7 +118,9 @@ def monitored_session(
     elif session.state == "on_hold":
         actions.override_hold(session, by=cast.prescriber, reason="Rechecked; asymptomatic and benefit outweighs.")
     order = course.current_dose_order()
+    assert order is not None
     esketamine = route == "esketamine_nasal"
+    stop = 10 if esketamine else infusion_min
     administration = DoseAdministration.objects.create(
         session=session,
         order=order,
@@ -128,7 +130,7 @@ def monitored_session(
         amount_given_mg=Decimal(28 * devices) if esketamine else Decimal("40.0"),
         lot=lot(cast, "esketamine" if esketamine else "ketamine"),
         started_at=when(0),
-        stopped_at=when(10 if esketamine else infusion_min) if (esketamine or infusion_min) else None,
+        stopped_at=when(stop) if stop is not None else None,
         administered_by=cast.nurse,
         witnessed_by=cast.prescriber,
         recorded_at=when(0),

@@ -87,8 +87,11 @@ def test_esketamine_needs_two_hours_from_the_first_device(esk: Built, frozen_clo
     assert result.unmet[0]["citations"] and result.unmet[0]["to_do"].startswith("Keep observing")
     esk.session.refresh_from_db()
     assert esk.session.state == "monitoring"
-    with pytest.raises(DosingError, match="discharge is blocked: Observed 100 min"):
+    # The REMS's 2 hours are not a clinical judgement: not even a prescriber's reason sets them aside.
+    with pytest.raises(DosingError, match="cannot be overridden: Observed 100 min"):
         discharge_now(esk)
+    with pytest.raises(DosingError, match="cannot be overridden: Observed 100 min"):
+        discharge_now(esk, by=esk.cast.prescriber, override_reason=REASON)
     assert not Discharge.objects.exists()
 
 
@@ -167,6 +170,7 @@ def test_a_prescriber_override_is_recorded_and_audited(
 def test_the_database_refuses_an_unready_discharge_without_an_override(esk: Built, frozen_clock: Any) -> None:
     recover(esk)
     result = discharge.readiness(esk.session, at=at(125))
+    assert result.recovery is not None and result.vitals is not None
     with pytest.raises(IntegrityError), transaction.atomic():
         Discharge.objects.create(
             session=esk.session,
@@ -255,3 +259,10 @@ def test_without_a_dose_record_or_baseline_nothing_can_be_judged(make_session: A
     assert result.minutes_observed is None and not result.ready
     esk.session.vitals.filter(is_baseline=True).update(is_baseline=False)
     assert "No baseline vital signs." in discharge.readiness(esk.session).missing
+
+
+def test_a_prescriber_may_shorten_racemic_observation_with_a_reason(iv: Built, frozen_clock: Any) -> None:
+    recover(iv, minutes=60)
+    frozen_clock.move_to(at(60))  # 20 min after the end of the infusion
+    record = discharge_now(iv, by=iv.cast.prescriber, override_reason=REASON)
+    assert not record.ready and [u["code"] for u in record.unmet] == ["safety.discharge.observation"]

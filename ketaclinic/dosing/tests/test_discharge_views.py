@@ -60,9 +60,15 @@ def test_the_panel_shows_minutes_the_ready_button_and_what_blocks_discharge(
     assert 'id="minutes-since-dose">30 min' in html and "Would be ready to leave now" in html
     assert "Discharge blocked" in html and "No modified Aldrete or PADSS score since the dose." in html
     assert "Sam Escort (555-0199)" in html
-    assert "Only a prescriber can discharge before every criterion is met." in html
+    assert "Record what is missing first" in html and "Tell the patient and the escort" not in html
     client.force_login(esk.cast.prescriber)
-    assert "Discharge despite unmet criteria" in page(client, esk.session)
+    assert "Discharge despite unmet criteria" not in page(client, esk.session)
+    recover(esk, minutes=100)
+    frozen_clock.move_to(at(100))
+    client.force_login(esk.cast.prescriber)  # signed in again after the idle time
+    html = page(client, esk.session)
+    assert "This cannot be overridden." in html and "Discharge despite unmet criteria" not in html
+    assert "Observed 100 min since the first device" in html
 
 
 def test_ready_to_leave_is_recorded_once(esk: Built, client: Client, frozen_clock: Any) -> None:
@@ -102,6 +108,7 @@ def test_a_blocked_discharge_names_the_criteria_and_keeps_the_reason(
     recover(esk, aldrete=7)
     frozen_clock.move_to(at(125))
     client.force_login(esk.cast.prescriber)
+    assert "Discharge despite unmet criteria" in page(client, esk.session)
     response = post(
         client, esk.session, "discharge", "discharge", symptoms_resolved="on", escort_present="on", override_reason="ok"
     )
@@ -117,6 +124,7 @@ def test_a_nurse_cannot_override_a_blocked_discharge(esk: Built, client: Client,
     recover(esk, aldrete=7)
     frozen_clock.move_to(at(125))
     client.force_login(esk.cast.nurse)
+    assert "Only a prescriber can discharge before every criterion is met." in page(client, esk.session)
     response = post(
         client,
         esk.session,
@@ -157,6 +165,7 @@ def test_the_check_moves_to_ready_and_the_nurse_discharges(esk: Built, client: C
     client.force_login(esk.cast.nurse)
     html = page(client, esk.session)
     assert "All discharge criteria met" in html and "Discharge the patient" in html
+    assert "Tell the patient and the escort" in html and "No driving" in html
     checked = post(
         client, esk.session, "discharge_check", "discharge_check", symptoms_resolved="on", escort_present="on"
     )
