@@ -65,6 +65,7 @@ def test_the_panel_shows_minutes_the_ready_button_and_what_blocks_discharge(
     assert "Discharge despite unmet criteria" not in page(client, esk.session)
     recover(esk, minutes=100)
     frozen_clock.move_to(at(100))
+    client.logout()
     client.force_login(esk.cast.prescriber)  # signed in again after the idle time
     html = page(client, esk.session)
     assert "This cannot be overridden." in html and "Discharge despite unmet criteria" not in html
