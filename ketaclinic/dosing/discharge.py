@@ -1,0 +1,385 @@
+"""Discharge actions: the "would be ready to leave now" moment, the discharge check and the discharge itself.
+
+The discharge criteria are ``clinical.discharge_readiness`` fed from the session's own rows (:func:`readiness`):
+
+* the latest modified Aldrete or PADSS total recorded since the dose started;
+* the latest in-session vital signs against the latest pre-dose baseline;
+* minutes since the first esketamine device, or since the end of a racemic ketamine dose;
+* symptoms resolved and escort present, which the nurse confirms (the screen proposes a default: the latest
+  MOAA/S is 5 with no open alert; the escort confirmed at check-in);
+* the patient's screening precautions, as the pre-dose gate uses them.
+
+Missing data (no dose record, no recovery score, no vitals since the dose) is reported as unmet criteria too; it can
+not be overridden because the discharge record must point at the score and the vitals it was decided on.
+
+States: monitoring ─► ready_for_discharge (every criterion met) ─► discharged; ready_for_discharge ─► monitoring when
+a later check finds a criterion lost. Discharge with unmet criteria needs a prescriber's written reason (the hold
+override's permission and length rule) and is audited as an override; esketamine's 2 hours from the first device
+are never overridden (REMS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
+from ketaclinic.accounts.roles import Perm
+from ketaclinic.audit.models import AuditEvent
+from ketaclinic.clinical.safety import (
+    R_DISCHARGE_ESCORT,
+    R_DISCHARGE_SCORE,
+    R_DISCHARGE_SYMPTOMS,
+    R_DISCHARGE_TIME,
+    R_DISCHARGE_VITALS,
+)
+from ketaclinic.dosing.actions import (
+    DosingError,
+    _audit,
+    _locked,
+    _move,
+    _precaution_conditions,
+    _reason,
+    _require,
+    _save,
+    latest_baseline,
+)
+from ketaclinic.dosing.models import (
+    Discharge,
+    DoseAdministration,
+    DosingSession,
+    ScaleObservation,
+    SessionState,
+    VitalSign,
+)
+
+Action = AuditEvent.Action
+S = SessionState
+#: States in which the patient is recovering after the dose and the discharge criteria are checked.
+RECOVERY_STATES = frozenset({S.MONITORING, S.READY_FOR_DISCHARGE})
+#: States in which "would be ready to leave now" may be recorded (from the first device on).
+READY_TO_LEAVE_STATES = frozenset({S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE})
+#: The code of an unmet criterion that is missing data (not a clinical rule: the data must be recorded).
+MISSING = "dosing.discharge_data_missing"
+RECOVERY_INSTRUMENTS = (ScaleObservation.Instrument.ALDRETE, ScaleObservation.Instrument.PADSS)
+#: What to do about each unmet criterion (shown next to it on the discharge panel).
+TO_DO = {
+    R_DISCHARGE_TIME.id: "Keep observing; check again when the minimum time has passed.",
+    R_DISCHARGE_SCORE.id: "Reassess and record a new modified Aldrete or PADSS score.",
+    R_DISCHARGE_VITALS.id: "Let the patient rest, repeat the vital signs, and tell the prescriber if they persist.",
+    R_DISCHARGE_SYMPTOMS.id: "Keep observing until sedation, dissociation and breathing are back to normal.",
+    R_DISCHARGE_ESCORT.id: "Call the escort; the patient may not leave alone.",
+    MISSING: "Record it on the session page, then check again.",
+}
+
+
+def hard_stops(session: DosingSession) -> frozenset[str]:
+    """Unmet criteria no override can set aside: for esketamine, the label's and the REMS's 2 hours of monitoring
+    from the first device (``clinical.discharge_readiness`` guarantees esketamine is never ready before that)."""
+    return frozenset({R_DISCHARGE_TIME.id}) if session.is_esketamine else frozenset()
+
+
+def policy_for(session: DosingSession) -> clinical.ClinicPolicy:
+    """The clinic's policy for the session's site (its prescribers' thresholds)."""
+    return clinic_policy(session.site_id)
+
+
+def administration_of(session: DosingSession) -> DoseAdministration | None:
+    return DoseAdministration.objects.filter(session=session).select_related("lot").first()
+
+
+def dose_started_at(administration: DoseAdministration) -> dt.datetime:
+    """When the dose started: the first esketamine device when devices are recorded, else the recorded start."""
+    first = administration.devices.order_by("at").first()
+    return first.at if first is not None else administration.started_at
+
+
+def observation_from(session: DosingSession, administration: DoseAdministration) -> dt.datetime | None:
+    """Where the observation clock starts: the first device (esketamine) or the end of the dose (racemic).
+
+    An IV infusion has ended only when it is stopped; an injection or tablet ends when given.
+    """
+    if session.is_esketamine:
+        return dose_started_at(administration)
+    if administration.stopped_at is not None:
+        return administration.stopped_at
+    return None if session.route == "iv" else administration.started_at
+
+
+def latest_recovery(session: DosingSession, since: dt.datetime | None) -> ScaleObservation | None:
+    found = session.observations.filter(instrument__in=RECOVERY_INSTRUMENTS)
+    if since is not None:
+        found = found.filter(observed_at__gte=since)
+    return found.order_by("-observed_at", "-id").first()
+
+
+def latest_vitals(session: DosingSession, since: dt.datetime | None) -> VitalSign | None:
+    """The latest in-session (not baseline) vital signs taken since the dose started."""
+    found = session.vitals.filter(is_baseline=False)
+    if since is not None:
+        found = found.filter(recorded_at__gte=since)
+    return found.order_by("-recorded_at", "-id").first()
+
+
+def default_symptoms_resolved(session: DosingSession) -> bool:
+    """The screen's proposal: the latest MOAA/S is 5 (awake, responds normally) and no alert is open."""
+    moaas = session.observations.filter(instrument=ScaleObservation.Instrument.MOAAS).order_by("-observed_at", "-id")
+    latest = moaas.first()
+    if latest is None or int(latest.total) != 5:
+        return False
+    return not session.alerts.filter(acknowledged_at__isnull=True).exists()
+
+
+def default_escort_present(session: DosingSession) -> bool:
+    checkin = getattr(session, "checkin", None)
+    return bool(checkin and checkin.escort_confirmed)
+
+
+@dataclass
+class Readiness:
+    """The discharge criteria evaluated on the session's data at ``at``.
+
+    ``unmet`` is a list of ``{code, message, citations, to_do}``; ``ready`` only when it is empty. ``recovery`` and
+    ``vitals`` are the rows the decision was made on (``None`` when missing, which is itself an unmet criterion).
+    """
+
+    at: dt.datetime
+    ready: bool
+    unmet: list[dict[str, Any]]
+    advisories: list[str]
+    recovery: ScaleObservation | None
+    vitals: VitalSign | None
+    baseline: VitalSign | None
+    minutes_observed: int | None
+    minutes_needed: int
+    symptoms_resolved: bool
+    escort_present: bool
+    missing: list[str] = field(default_factory=list)
+
+
+def _criterion(code: str, message: str, citations: Any = ()) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "citations": [str(c) for c in citations],
+        "to_do": TO_DO.get(code, ""),
+    }
+
+
+def minutes_needed(session: DosingSession) -> int:
+    policy = policy_for(session)
+    if session.is_esketamine:
+        return int(max(policy.esketamine_min_observation_min, 120))
+    return int(policy.ketamine_min_observation_min)
+
+
+def readiness(
+    session: DosingSession,
+    *,
+    symptoms_resolved: bool | None = None,
+    escort_present: bool | None = None,
+    at: dt.datetime | None = None,
+) -> Readiness:
+    """``clinical.discharge_readiness`` on the session's rows; ``None`` flags take the screen's defaults."""
+    now = at or timezone.now()
+    symptoms = default_symptoms_resolved(session) if symptoms_resolved is None else symptoms_resolved
+    escort = default_escort_present(session) if escort_present is None else escort_present
+    administration = administration_of(session)
+    since = observation_from(session, administration) if administration else None
+    started = dose_started_at(administration) if administration else None
+    recovery = latest_recovery(session, started)
+    vitals = latest_vitals(session, started)
+    baseline = latest_baseline(session)
+    minutes = int((now - since).total_seconds() // 60) if since is not None and now >= since else None
+    missing: list[str] = []
+    if administration is None:
+        missing.append("The dose is not recorded.")
+    elif since is None:
+        missing.append("The infusion has not been stopped: the observation time counts from the end of the dose.")
+    if recovery is None:
+        missing.append("No modified Aldrete or PADSS score since the dose.")
+    if vitals is None:
+        missing.append("No vital signs since the dose.")
+    if baseline is None:
+        missing.append("No baseline vital signs.")
+    unmet = [_criterion(MISSING, m) for m in missing]
+    advisories: list[str] = []
+    if recovery is not None and vitals is not None and baseline is not None and minutes is not None:
+        decision = clinical.discharge_readiness(
+            route=session.route,
+            recovery_score=int(recovery.total),
+            minutes_since_dose=min(minutes, 24 * 60),
+            vitals=vitals.as_mapping(),
+            baseline_vitals=baseline.as_mapping(),
+            symptoms_resolved=symptoms,
+            escort_present=escort,
+            policy=policy_for(session),
+            precautions=_precaution_conditions(session),
+        )
+        unmet += [_criterion(u.code, u.message, u.citations) for u in decision.unmet]
+        advisories = list(decision.advisories)
+    else:
+        # The time, symptom and escort criteria still show while data is missing, so nothing is a surprise later.
+        if not symptoms:
+            unmet.append(
+                _criterion(
+                    R_DISCHARGE_SYMPTOMS.id,
+                    "Sedation, dissociation or respiratory depression has not resolved.",
+                    R_DISCHARGE_SYMPTOMS.citations,
+                )
+            )
+        if not escort:
+            unmet.append(
+                _criterion(
+                    R_DISCHARGE_ESCORT.id,
+                    "No responsible adult is present to take the patient home.",
+                    R_DISCHARGE_ESCORT.citations,
+                )
+            )
+    return Readiness(
+        at=now,
+        ready=not unmet,
+        unmet=unmet,
+        advisories=advisories,
+        recovery=recovery,
+        vitals=vitals,
+        baseline=baseline,
+        minutes_observed=minutes,
+        minutes_needed=minutes_needed(session),
+        symptoms_resolved=symptoms,
+        escort_present=escort,
+        missing=missing,
+    )
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise DosingError(name, "answer yes or no")
+    return value
+
+
+@transaction.atomic
+def record_ready_to_leave(session: DosingSession, *, by: Any, version: int | None = None) -> DosingSession:
+    """Record now as the moment the patient would have been ready to leave without a minimum observation time.
+
+    Recorded once, as it happens (the REMS form asks for it in minutes from the start of administration); refused
+    before the dose has started or when already recorded.
+    """
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if session.state not in READY_TO_LEAVE_STATES:
+        raise DosingError("state", "ready to leave is recorded after the dose has started and before discharge")
+    if session.ready_to_leave_at is not None:
+        when = timezone.localtime(session.ready_to_leave_at, session.site.zone)
+        raise DosingError("ready_to_leave_at", f"already recorded at {when:%H:%M}")
+    if administration_of(session) is None:
+        raise DosingError("administration", "record the dose first")
+    session.ready_to_leave_at, session.ready_to_leave_by = timezone.now(), by
+    _save(session, "ready_to_leave_at", "ready_to_leave_by")
+    _audit(Action.UPDATE, session, session, by, fields=["ready_to_leave_at"])
+    return session
+
+
+@transaction.atomic
+def check_discharge(
+    session: DosingSession,
+    *,
+    by: Any,
+    symptoms_resolved: bool,
+    escort_present: bool,
+    version: int | None = None,
+) -> Readiness:
+    """Evaluate the discharge criteria now: all met → ready for discharge; a ready session that no longer meets them
+    goes back to monitoring. The state change (if any) is audited; the result is returned for the screen."""
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if session.state not in RECOVERY_STATES:
+        raise DosingError("state", "the discharge criteria are checked while the patient is monitored after the dose")
+    result = readiness(
+        session,
+        symptoms_resolved=_flag("symptoms_resolved", symptoms_resolved),
+        escort_present=_flag("escort_present", escort_present),
+    )
+    target = S.READY_FOR_DISCHARGE if result.ready else S.MONITORING
+    if target != session.state:
+        _move(session, target)
+        _save(session, "state")
+        _audit(Action.UPDATE, session, session, by, state=target, codes=[u["code"] for u in result.unmet])
+    return result
+
+
+@transaction.atomic
+def discharge_patient(
+    session: DosingSession,
+    *,
+    by: Any,
+    symptoms_resolved: bool,
+    escort_present: bool,
+    override_reason: str = "",
+    version: int | None = None,
+) -> Discharge:
+    """Discharge the patient: the criteria are evaluated again at this moment and stored with the decision.
+
+    With every criterion met, any session-recording clinician may discharge. With criteria unmet, only a prescriber
+    (override capability) with a written reason of at least 20 characters may, audited as an override; without
+    that the discharge is refused (``DosingError`` listing what is unmet, or ``PermissionDenied``). Missing data
+    (no dose record, recovery score or post-dose vitals) and, for esketamine, less than the 2 hours of monitoring
+    the REMS requires (:func:`hard_stops`) cannot be overridden. For esketamine the REMS Patient
+    Monitoring Form is generated from the session in the same transaction.
+    """
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if session.state not in RECOVERY_STATES:
+        raise DosingError("state", "only a patient monitored after the dose can be discharged")
+    result = readiness(
+        session,
+        symptoms_resolved=_flag("symptoms_resolved", symptoms_resolved),
+        escort_present=_flag("escort_present", escort_present),
+    )
+    if result.missing:
+        raise DosingError("discharge", " ".join(result.missing) + " Record it, then discharge")
+    assert result.recovery is not None and result.vitals is not None and result.minutes_observed is not None
+    reason = ""
+    hard = [u["message"] for u in result.unmet if u["code"] in hard_stops(session)]
+    if hard:
+        raise DosingError("discharge", f"cannot be overridden: {' '.join(hard)} Keep observing")
+    if not result.ready:
+        if not (override_reason or "").strip():
+            unmet = " ".join(u["message"] for u in result.unmet)
+            raise DosingError("override_reason", f"discharge is blocked: {unmet} Only a prescriber can override")
+        if not by.can(Perm.OVERRIDE_HOLD):
+            raise PermissionDenied("Only a prescriber can discharge a patient who does not meet the criteria.")
+        reason = _reason(override_reason)
+    discharge = Discharge.objects.create(
+        session=session,
+        recovery=result.recovery,
+        vitals=result.vitals,
+        minutes_observed=min(result.minutes_observed, 32767),
+        symptoms_resolved=result.symptoms_resolved,
+        escort_present=result.escort_present,
+        ready=result.ready,
+        unmet=result.unmet,
+        advisories=result.advisories,
+        override_reason=reason,
+        override_by=by if reason else None,
+        discharged_at=result.at,
+        discharged_by=by,
+    )
+    _move(session, S.READY_FOR_DISCHARGE)
+    _move(session, S.DISCHARGED)
+    _save(session, "state")
+    if reason:
+        _audit(Action.OVERRIDE, discharge, session, by, codes=[u["code"] for u in result.unmet])
+    else:
+        _audit(Action.CREATE, discharge, session, by)
+    if session.is_esketamine:
+        from ketaclinic.dosing.documents import generate_rems_form  # documents imports this module
+
+        generate_rems_form(session, by=by)
+    return discharge
