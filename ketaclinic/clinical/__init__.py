@@ -24,6 +24,14 @@ from ketaclinic.clinical.eligibility import (
 )
 from ketaclinic.clinical.equivalence import DoseRange, equivalent_dose
 from ketaclinic.clinical.instruments import INSTRUMENTS, Instrument, Score, get_instrument, load_item_text, score
+from ketaclinic.clinical.measurement import (
+    Delivery,
+    DueMeasure,
+    SessionTime,
+    Timepoint,
+    measure_schedule,
+    measure_set,
+)
 from ketaclinic.clinical.medications import DrugClass, Medication, diazepam_equivalent_mg, drug_class_of
 from ketaclinic.clinical.outcomes import (
     Assessment,
@@ -76,6 +84,15 @@ from ketaclinic.clinical.safety import (
     sedation_alert,
 )
 from ketaclinic.clinical.sources import SOURCES, Citation, Evidence, Source, cite
+from ketaclinic.clinical.suicide_risk import (
+    AssessedRisk,
+    FollowUpAction,
+    RiskTier,
+    check_closure,
+    escalation_due,
+    followup_due,
+    risk_tier,
+)
 from ketaclinic.clinical.vitals import VITAL_SPECS, Vital, validate_vitals
 
 __all__ = [
@@ -88,6 +105,7 @@ __all__ = [
     "Alert",
     "AlertLevel",
     "AntidepressantTrial",
+    "AssessedRisk",
     "Assessment",
     "BillingLine",
     "Change",
@@ -95,16 +113,19 @@ __all__ = [
     "ClinicPolicy",
     "Condition",
     "Decision",
+    "Delivery",
     "DischargeCriterion",
     "DischargeDecision",
     "DoseOrder",
     "DoseRange",
     "Drug",
     "DrugClass",
+    "DueMeasure",
     "EligibilityDecision",
     "Evidence",
     "FastingCheck",
     "Finding",
+    "FollowUpAction",
     "Indication",
     "Instrument",
     "Intake",
@@ -115,11 +136,13 @@ __all__ = [
     "PredoseDecision",
     "Protocol",
     "RemsField",
+    "RiskTier",
     "Route",
     "Rule",
     "SafetyDecision",
     "SafetyFinding",
     "Score",
+    "SessionTime",
     "Setting",
     "Severity",
     "Source",
@@ -127,6 +150,7 @@ __all__ = [
     "Substance",
     "SubstanceUse",
     "ThaseRushStage",
+    "Timepoint",
     "Trajectory",
     "TrdAssessment",
     "Vital",
@@ -136,6 +160,7 @@ __all__ = [
     "assess_trd",
     "billing_codes",
     "catalogue",
+    "check_closure",
     "check_rems_form",
     "check_spacing",
     "cite",
@@ -147,17 +172,22 @@ __all__ = [
     "dose",
     "drug_class_of",
     "equivalent_dose",
+    "escalation_due",
     "evaluate_vitals",
     "fasting_check",
+    "followup_due",
     "get_instrument",
     "get_protocol",
     "load_item_text",
+    "measure_schedule",
+    "measure_set",
     "min_spacing_hours",
     "phase_for_week",
     "predose_check",
     "rapid_response",
     "rems_due_date",
     "rems_form_fields",
+    "risk_tier",
     "score",
     "sedation_alert",
     "thase_rush_stage",
