@@ -139,6 +139,12 @@ class MeasureDue(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} {self.get_timepoint_display()} ({self.due_at:%Y-%m-%d})"
 
+    @property
+    def instrument_name(self) -> str:
+        from ketaclinic import clinical
+
+        return clinical.get_instrument(self.instrument).name
+
     def is_open_at(self, now: Any) -> bool:
         """Whether it may be answered at ``now``: open, not closed, not yet answered."""
         return self.response_id is None and self.opens_at <= now and (self.closes_at is None or now < self.closes_at)
