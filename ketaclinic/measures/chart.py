@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.measures.models import MeasureDue
+from ketaclinic.measures.schedule import active_course, sync_schedule
 from ketaclinic.measures.trajectory import load_trajectories
 from ketaclinic.patients.models import Patient
 
@@ -21,6 +22,9 @@ def chart_card(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
         return None
     from ketaclinic.measures.views import chart_svg
 
+    course = active_course(patient)
+    if course is not None:
+        sync_schedule(course)  # series booked in bulk send no signal; the card must not show a stale count
     data = load_trajectories(patient)
     now = timezone.now()
     open_now = (

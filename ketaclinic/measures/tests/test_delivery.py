@@ -58,7 +58,7 @@ def set_url(token: str) -> str:
 def test_the_job_sends_one_link_then_one_reminder_and_no_health_data(
     course: Course, django_capture_on_commit_callbacks: object
 ) -> None:
-    token, sent = send_links(django_capture_on_commit_callbacks)
+    _, sent = send_links(django_capture_on_commit_callbacks)
     assert sent == 1 and len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["robin@example.invalid"]
@@ -206,7 +206,12 @@ def test_staff_rate_madrs_on_a_tablet_and_bad_input_is_400(course: Course, cast:
     good = client.post(url, {**partial, "q10": "0"})
     assert good.status_code == 302
     stored = QuestionnaireResponse.objects.get(instrument="madrs")
-    assert (stored.respondent, stored.channel, stored.total, stored.entered_by) == ("clinician", "clinic", 18, cast.nurse)
+    assert (stored.respondent, stored.channel, stored.total, stored.entered_by) == (
+        "clinician",
+        "clinic",
+        18,
+        cast.nurse,
+    )
     again = client.post(url, {**partial, "q10": "0"})
     assert again.status_code == 302 and QuestionnaireResponse.objects.filter(instrument="madrs").count() == 1
 

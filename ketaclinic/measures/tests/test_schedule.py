@@ -101,9 +101,8 @@ def test_a_saved_course_appointment_regenerates_the_schedule_after_commit(
     sync_schedule(iv_course)
     second = booked[1]
     new_start = second.starts_at + dt.timedelta(hours=1)
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        with transaction.atomic():
-            actions.move_session(iv_course, second, new_start=new_start, by=clinic.coordinator)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():  # type: ignore[operator]
+        actions.move_session(iv_course, second, new_start=new_start, by=clinic.coordinator)
     assert rows(iv_course)[f"pre_session:{second.pk}:phq9"].due_at == new_start
 
 
