@@ -25,7 +25,6 @@ from ketaclinic.measures.svg import score_chart
 from ketaclinic.measures.trajectory import InstrumentTrajectory, load_trajectories
 from ketaclinic.patients.access import access_patient
 from ketaclinic.portal.forms import QuestionnaireForm, item_texts
-from ketaclinic.tasks.models import Task
 
 AUDIT_AS = "measures.questionnaireresponse"
 RECENT = 12
@@ -137,11 +136,10 @@ def enter(request: HttpRequest, patient_id: int, due_id: int) -> HttpResponse:
                 sitting=f"clinic:{patient.pk}:{timezone.localdate(timezone.now(), patient.site.zone)}",
             )
             if response.is_positive_suicide_screen:
-                task = Task.objects.filter(kind=Task.Kind.SUICIDE_RISK, status=Task.Status.OPEN, patient=patient)
                 messages.warning(
                     request,
-                    "Positive suicide screen: a suicide-risk follow-up task is open"
-                    f"{' (#' + str(task.first().pk) + ')' if task.exists() else ''}. Give crisis resources now.",
+                    "Positive suicide screen: a suicide-risk follow-up task is open on the home screen. "
+                    "Give crisis resources now.",
                 )
             else:
                 messages.success(request, f"{clinical.get_instrument(due.instrument).name} recorded.")

@@ -173,3 +173,27 @@ def test_a_failed_escalation_email_is_retried(patient: Patient, monkeypatch: pyt
     assert jobs.escalate_missed_followups(NOW + dt.timedelta(hours=2)) == 0
     task.refresh_from_db()
     assert task.escalated_at is None
+
+
+def test_flags_that_are_not_suicide_screens_raise_no_follow_up(patient: Patient) -> None:
+    response = record_response(patient, "pcl5", [3] * 20, respondent="patient", channel="portal")
+    assert response.flags and not Task.objects.filter(kind=Task.Kind.SUICIDE_RISK).exists()
+
+
+def test_tasks_without_a_tier_never_escalate_and_no_prescriber_email_still_marks_once(
+    patient: Patient, cast: Cast
+) -> None:
+    from ketaclinic.tasks.actions import raise_task
+
+    by_hand = raise_task(patient, kind=Task.Kind.SUICIDE_RISK, title="Entered by hand", priority="urgent")
+    assert jobs.escalate_missed_followups(NOW + dt.timedelta(hours=3)) == 0
+    by_hand.status, by_hand.closed_at, by_hand.resolution = "done", NOW, "Handled by phone call."
+    by_hand.save()
+    high = positive(patient, q6=True, q6_past_3_months=True)
+    cast.prescriber.email = ""
+    cast.prescriber.save(update_fields=["email"])
+    assert jobs.escalate_missed_followups(NOW + dt.timedelta(hours=3)) == 1
+    high.refresh_from_db()
+    assert high.escalated_at is not None and mail.outbox == []
+    assessment = FollowUpAssessment(task=high, assessed_risk="low")
+    assert str(assessment) == f"follow-up assessment (low) for task #{high.pk}"

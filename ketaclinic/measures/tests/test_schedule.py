@@ -101,7 +101,7 @@ def test_a_saved_course_appointment_regenerates_the_schedule_after_commit(
     sync_schedule(iv_course)
     second = booked[1]
     new_start = second.starts_at + dt.timedelta(hours=1)
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():  # type: ignore[operator]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         actions.move_session(iv_course, second, new_start=new_start, by=clinic.coordinator)
     assert rows(iv_course)[f"pre_session:{second.pk}:phq9"].due_at == new_start
 
@@ -112,7 +112,7 @@ def test_an_unrelated_appointment_does_not_touch_schedules(
 ) -> None:
     from ketaclinic.measures.schedule import _appointment_saved
 
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
+    with django_capture_on_commit_callbacks() as callbacks:
         _appointment_saved(Appointment, Appointment(course_ref=None))
     assert callbacks == []
     from ketaclinic.measures.schedule import _sync_course_id

@@ -185,3 +185,15 @@ def test_the_chart_card_counts_the_questionnaires_open_now(iv_course: Course, cl
     chart = client.get(reverse("patients:chart", args=[iv_course.patient.pk]))
     # The baseline set (PHQ-9, C-SSRS, QIDS-SR16, MADRS) is open until session 1.
     assert "4 questionnaires open now" in text_of(chart)
+
+
+def test_the_front_desk_gets_no_measures_card_and_the_patient_view_reads_plainly(responder: Course, cast: Cast) -> None:
+    from ketaclinic.measures.chart import chart_card
+    from ketaclinic.measures.portal_views import progress
+
+    request = type("Request", (), {"user": cast.coordinator})()
+    assert chart_card(request, responder.patient) is None  # type: ignore[arg-type]
+    record_response(responder.patient, "madrs", [3] * 10, respondent="clinician", channel="clinic")
+    phq9(responder, 22, NOW - dt.timedelta(hours=1))
+    (line,) = progress(responder.patient)  # the clinician-rated MADRS is not shown to the patient
+    assert line["name"] == "PHQ-9" and line["trend"] == "up from 20 to 22" and not line["better"]
