@@ -192,7 +192,7 @@ def test_the_front_desk_gets_no_measures_card_and_the_patient_view_reads_plainly
     from ketaclinic.measures.portal_views import progress
 
     request = type("Request", (), {"user": cast.coordinator})()
-    assert chart_card(request, responder.patient) is None  # type: ignore[arg-type]
+    assert chart_card(request, responder.patient) is None
     record_response(responder.patient, "madrs", [3] * 10, respondent="clinician", channel="clinic")
     phq9(responder, 22, NOW - dt.timedelta(hours=1))
     (line,) = progress(responder.patient)  # the clinician-rated MADRS is not shown to the patient
