@@ -192,6 +192,17 @@ def flag_course_review(course: Any) -> Task | None:
     trajectory = status.trajectory
     if trajectory is None or trajectory.status not in LOSS_STATUSES:
         return None
+    # Once the review task of this episode is closed (after its first piece of evidence), later scores of the same
+    # episode do not raise it again; a new episode (benefit regained, then lost) has later evidence and is flagged.
+    reviewed = Task.objects.filter(
+        kind=Task.Kind.COURSE_REVIEW,
+        source_type="courses.course",
+        source_id=str(course.pk),
+        status=Task.Status.DONE,
+        closed_at__gte=trajectory.evidence[0].at,
+    ).exists()
+    if reviewed:
+        return None
     scores = ", ".join(f"{timezone.localtime(a.at, course.site.zone):%Y-%m-%d} {a.score}" for a in trajectory.evidence)
     return raise_task(
         course.patient,

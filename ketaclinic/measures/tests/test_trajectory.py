@@ -197,3 +197,14 @@ def test_the_front_desk_gets_no_measures_card_and_the_patient_view_reads_plainly
     phq9(responder, 22, NOW - dt.timedelta(hours=1))
     (line,) = progress(responder.patient)  # the clinician-rated MADRS is not shown to the patient
     assert line["name"] == "PHQ-9" and line["trend"] == "up from 20 to 22" and not line["better"]
+
+
+def test_a_reviewed_episode_is_not_flagged_again(responder: Course, cast: Cast) -> None:
+    from ketaclinic.tasks.actions import close_task
+
+    phq9(responder, 16, NOW - 10 * DAY)
+    phq9(responder, 17, NOW - 3 * DAY)
+    task = Task.objects.get(kind=Task.Kind.COURSE_REVIEW)
+    close_task(task, by=cast.prescriber, resolution="Booster session booked for Friday.")
+    phq9(responder, 18, NOW - DAY)
+    assert Task.objects.filter(kind=Task.Kind.COURSE_REVIEW).count() == 1
