@@ -84,7 +84,13 @@ def due_set(request: HttpRequest, link: PortalLink) -> HttpResponse:
         QuestionnaireResponse.objects.filter(patient=link.patient, sitting=_sitting(link)).order_by("completed_at")
     )
     safety = any(r.is_positive_suicide_screen for r in done)
-    context: dict[str, Any] = {"link": link, "site": link.site, "safety_shown": safety, "done": done}
+    context: dict[str, Any] = {
+        "link": link,
+        "site": link.site,
+        "safety_shown": safety,
+        "done": done,
+        "done_names": [clinical.get_instrument(r.instrument).name for r in done],
+    }
     if not rows:
         if done:
             complete_link(link)

@@ -156,7 +156,9 @@ def test_item_9_shows_crisis_help_at_once_and_one_task_for_the_sitting(
     task.refresh_from_db()
     assert Task.objects.filter(kind=Task.Kind.SUICIDE_RISK).count() == 1
     assert (task.risk_tier, task.due_at) == ("moderate", NOW + dt.timedelta(hours=1))
-    assert "Help is available now" in text_of(client.get(set_url(token)))
+    remaining = text_of(client.get(set_url(token)))
+    assert "Help is available now" in remaining
+    assert "Already sent: PHQ-9, C-SSRS Screener (recent)." in remaining
 
 
 def test_an_expired_link_explains_itself(course: Course, django_capture_on_commit_callbacks: object) -> None:
