@@ -13,6 +13,8 @@ urlpatterns = [
     path("patients/<int:patient_id>/consents/", include("ketaclinic.consents.urls")),
     path("p/<str:token>/consent/", include("ketaclinic.consents.portal_urls")),
     path("patients/<int:patient_id>/courses/", include("ketaclinic.courses.urls")),
+    path("patients/<int:patient_id>/measures/", include("ketaclinic.measures.urls")),
+    path("p/<str:token>/questionnaire/", include("ketaclinic.measures.portal_urls")),
     path("patients/<int:patient_id>/sessions/", include("ketaclinic.dosing.urls")),
     path("dosing/", include("ketaclinic.dosing.site_urls")),
     path("schedule/", include("ketaclinic.scheduling.urls")),

@@ -24,6 +24,14 @@ from ketaclinic.clinical.eligibility import (
 )
 from ketaclinic.clinical.equivalence import DoseRange, equivalent_dose
 from ketaclinic.clinical.instruments import INSTRUMENTS, Instrument, Score, get_instrument, load_item_text, score
+from ketaclinic.clinical.measurement import (
+    Delivery,
+    DueMeasure,
+    SessionTime,
+    measure_schedule,
+    measure_set,
+)
+from ketaclinic.clinical.measurement import Timepoint as MeasureTimepoint
 from ketaclinic.clinical.medications import DrugClass, Medication, diazepam_equivalent_mg, drug_class_of
 from ketaclinic.clinical.monitoring import (
     Due,
@@ -86,6 +94,15 @@ from ketaclinic.clinical.safety import (
     sedation_alert,
 )
 from ketaclinic.clinical.sources import SOURCES, Citation, Evidence, Source, cite
+from ketaclinic.clinical.suicide_risk import (
+    AssessedRisk,
+    FollowUpAction,
+    RiskTier,
+    check_closure,
+    escalation_due,
+    followup_due,
+    risk_tier,
+)
 from ketaclinic.clinical.vitals import VITAL_SPECS, Vital, validate_vitals
 
 __all__ = [
@@ -98,6 +115,7 @@ __all__ = [
     "Alert",
     "AlertLevel",
     "AntidepressantTrial",
+    "AssessedRisk",
     "Assessment",
     "BillingLine",
     "Change",
@@ -105,6 +123,7 @@ __all__ = [
     "ClinicPolicy",
     "Condition",
     "Decision",
+    "Delivery",
     "DischargeCriterion",
     "DischargeDecision",
     "DoseOrder",
@@ -112,25 +131,30 @@ __all__ = [
     "Drug",
     "DrugClass",
     "Due",
+    "DueMeasure",
     "EligibilityDecision",
     "Evidence",
     "FastingCheck",
     "Finding",
+    "FollowUpAction",
     "Indication",
     "Instrument",
     "Intake",
     "Jurisdiction",
+    "MeasureTimepoint",
     "Medication",
     "OutcomeStatus",
     "Phase",
     "PredoseDecision",
     "Protocol",
     "RemsField",
+    "RiskTier",
     "Route",
     "Rule",
     "SafetyDecision",
     "SafetyFinding",
     "Score",
+    "SessionTime",
     "Setting",
     "Severity",
     "Source",
@@ -150,6 +174,7 @@ __all__ = [
     "assess_trd",
     "billing_codes",
     "catalogue",
+    "check_closure",
     "check_rems_form",
     "check_spacing",
     "cite",
@@ -161,12 +186,16 @@ __all__ = [
     "dose",
     "drug_class_of",
     "equivalent_dose",
+    "escalation_due",
     "evaluate_vitals",
     "fasting_check",
+    "followup_due",
     "get_instrument",
     "get_protocol",
     "load_item_text",
     "match_timepoint",
+    "measure_schedule",
+    "measure_set",
     "min_spacing_hours",
     "monitoring_timepoints",
     "observation_end_min",
@@ -175,6 +204,7 @@ __all__ = [
     "rapid_response",
     "rems_due_date",
     "rems_form_fields",
+    "risk_tier",
     "score",
     "sedation_alert",
     "thase_rush_stage",

@@ -527,6 +527,125 @@ class ClinicPolicy:
         note="Choose the cut by purpose: 31 favours sensitivity, 38 specificity.",
     )
 
+    # --- Measurement-based care: when questionnaires are due, suicide-risk follow-up --------------------------------
+    measure_pre_session_open_hours: float = _setting(
+        48,
+        minimum=4,
+        maximum=96,
+        unit="hours",
+        meaning="a pre-session questionnaire may be answered from this long before the session until it starts",
+        citations=(cite("R12", "ratings before each infusion"), cite("R45", "MADRS before dosing")),
+        evidence=_POLICY,
+        note="48 h lets a patient answer the evening before a morning session without overlapping the previous "
+        "session of a thrice-weekly induction.",
+    )
+    measure_post_dose_early_hours: float = _setting(
+        24,
+        minimum=4,
+        maximum=48,
+        unit="hours",
+        meaning="the early post-dose questionnaire is due this long after each dose",
+        citations=(cite("R10", "primary outcome 24 h after infusion"), cite("R45", "ASPIRE I: MADRS 24 h after dose")),
+        evidence=_POLICY,
+    )
+    measure_post_dose_early_tolerance_hours: float = _setting(
+        12,
+        minimum=2,
+        maximum=24,
+        unit="hours",
+        meaning="the early post-dose questionnaire counts if answered within this many hours either side of its time",
+        citations=(cite("R10", "24 h endpoint"),),
+        evidence=_POLICY,
+        note="Keep below half the spacing between sessions so it never merges into the next pre-session measure.",
+    )
+    measure_post_dose_late_days: float = _setting(
+        7,
+        minimum=3,
+        maximum=14,
+        unit="days",
+        meaning="the late post-dose questionnaire is due this long after each dose",
+        citations=(cite("R11", "median 18 days to relapse after six infusions"),),
+        evidence=_POLICY,
+        note="Weekly follow-up catches the return of symptoms well before the median time to relapse.",
+    )
+    measure_window_days: float = _setting(
+        2,
+        minimum=0.5,
+        maximum=5,
+        unit="days",
+        meaning="weekly, fortnightly, periodic and 7-day questionnaires count if answered within this many days "
+        "either side of their time",
+        citations=(cite("R45", "SUSTAIN-1 scheduled assessment visits"),),
+        evidence=_POLICY,
+    )
+    measure_induction_interval_days: float = _setting(
+        7,
+        minimum=3,
+        maximum=14,
+        unit="days",
+        meaning="during induction a full set of questionnaires is due every this many days from session 1",
+        citations=(cite("R45", "weekly MADRS during induction (TRANSFORM/SUSTAIN)"),),
+        evidence=_POLICY,
+    )
+    measure_maintenance_interval_days: float = _setting(
+        14,
+        minimum=7,
+        maximum=56,
+        unit="days",
+        meaning="during maintenance a full set of questionnaires is due every this many days",
+        citations=(cite("R45", "SUSTAIN-1 maintenance assessments every 1–2 weeks"),),
+        evidence=_POLICY,
+    )
+    measure_periodic_interval_days: float = _setting(
+        90,
+        minimum=28,
+        maximum=180,
+        unit="days",
+        meaning="instruments with a long recall (MIDAS 3 months, AUDIT past year) are repeated every this many days",
+        citations=(cite("R43", "MIDAS: days in the last 3 months"), cite("R42", "AUDIT: past year")),
+        evidence=_POLICY,
+    )
+    measure_merge_hours: float = _setting(
+        12,
+        minimum=0,
+        maximum=24,
+        unit="hours",
+        meaning="two timepoints of one instrument closer than this are one questionnaire (the higher-ranked stays)",
+        citations=(cite("R35", "PHQ-9 recall: past 2 weeks"),),
+        evidence=_POLICY,
+        note="Keeps a Monday session's 7-day follow-up and the next Monday's pre-session measure from asking twice.",
+    )
+    suicide_followup_high_hours: float = _setting(
+        1,
+        minimum=0.25,
+        maximum=4,
+        unit="hours",
+        meaning="a high suicide-risk follow-up (C-SSRS high, or PHQ-9 item 9 without a C-SSRS) is due within this",
+        citations=(
+            cite("R39", "Columbia triage: high risk → immediate precautions until a mental-health evaluation"),
+            cite("R35", "PHQ-9 item 9 ≥1 warrants immediate follow-up"),
+        ),
+        evidence=_POLICY,
+    )
+    suicide_followup_moderate_hours: float = _setting(
+        4,
+        minimum=1,
+        maximum=24,
+        unit="hours",
+        meaning="a moderate suicide-risk follow-up is due within this (same working day)",
+        citations=(cite("R39", "Columbia triage: moderate risk → consultation, consider precautions"),),
+        evidence=_POLICY,
+    )
+    suicide_followup_low_hours: float = _setting(
+        24,
+        minimum=4,
+        maximum=72,
+        unit="hours",
+        meaning="a low suicide-risk follow-up is due within this",
+        citations=(cite("R39", "Columbia triage: low risk → behavioural-health referral"),),
+        evidence=_POLICY,
+    )
+
     # --- Session day and documents -------------------------------------------------------------------------------
     fasting_food_hours: float = _setting(
         2,

@@ -18,6 +18,8 @@ RULE_MODULES: tuple[str, ...] = (
     "ketaclinic.clinical.policy",
     "ketaclinic.clinical.instruments",
     "ketaclinic.clinical.outcomes",
+    "ketaclinic.clinical.measurement",
+    "ketaclinic.clinical.suicide_risk",
     "ketaclinic.clinical.eligibility",
     "ketaclinic.clinical.protocols",
     "ketaclinic.clinical.equivalence",

@@ -8,8 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ketaclinic import clinical
 from ketaclinic.audit.actions import Action, record
-from ketaclinic.tasks.models import Task
+from ketaclinic.clinical.suicide_risk import ACTION_LABELS
+from ketaclinic.tasks.models import FollowUpAssessment, Task
 
 #: How soon a task of each priority is due (a suicide-risk tier maps onto these; see measures later).
 DUE_AFTER: dict[str, dt.timedelta] = {
@@ -78,3 +80,32 @@ def close_task(task: Task, *, by: Any, resolution: str) -> Task:
     task.save(update_fields=["status", "closed_at", "closed_by", "resolution"])
     record(Action.UPDATE, obj=task, patient_id=task.patient_id, site=task.site, user=by, detail={"event": "closed"})
     return task
+
+
+@transaction.atomic
+def close_risk_followup(task: Task, *, by: Any, assessed_risk: str, actions: list[str], note: str) -> Task:
+    """Close a suicide-risk follow-up with its documented assessment: the risk level found, the actions taken and a
+    note (``clinical.check_closure`` says what is missing; a ``ValueError`` lists it). The structured assessment and
+    the closing are one transaction."""
+    if task.kind != Task.Kind.SUICIDE_RISK:
+        raise ValueError("only a suicide-risk follow-up is closed with a risk assessment")
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.status != Task.Status.OPEN:
+        raise ValueError("this task is already closed")
+    problems = clinical.check_closure(assessed_risk, actions, note)
+    if problems:
+        raise ValueError("; ".join(problems))
+    assessment = FollowUpAssessment.objects.create(
+        task=task, assessed_risk=assessed_risk, actions=list(actions), note=note.strip(), assessed_by=by
+    )
+    labels = "; ".join(ACTION_LABELS[clinical.FollowUpAction(a)] for a in actions)
+    resolution = f"Risk assessed: {assessed_risk}. Actions: {labels}. {assessment.note}"
+    record(
+        Action.CREATE,
+        obj=assessment,
+        patient_id=task.patient_id,
+        site=task.site,
+        user=by,
+        detail={"task": task.pk},
+    )
+    return close_task(task, by=by, resolution=resolution)

@@ -42,6 +42,7 @@ class Task(models.Model):
         SUICIDE_RISK = "suicide_risk", "Suicide-risk follow-up"
         INTAKE_REVIEW = "intake_review", "Review portal intake"
         ELIGIBILITY_SIGNOFF = "eligibility_signoff", "Sign eligibility"
+        COURSE_REVIEW = "course_review", "Booster / course review"
         OTHER = "other", "Other"
 
     class Priority(models.TextChoices):
@@ -72,6 +73,15 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolution = models.TextField(blank=True, help_text="The assessment or action that closes the task.")
+    risk_tier = models.CharField(
+        max_length=10,
+        choices=[("low", "Low"), ("moderate", "Moderate"), ("high", "High")],
+        blank=True,
+        help_text="Suicide-risk follow-up: the tier the screens showed (clinical.risk_tier); sets the due time.",
+    )
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a missed high-risk follow-up was escalated (once)."
+    )
 
     objects = TaskQuerySet.as_manager()
 
@@ -91,3 +101,23 @@ class Task(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+class FollowUpAssessment(models.Model):
+    """The documented assessment that closed a suicide-risk follow-up: the risk level found, the actions taken (codes
+    of ``clinical.FollowUpAction``) and a note. Written once, with the task's closing, in one transaction."""
+
+    task = models.OneToOneField(Task, on_delete=models.PROTECT, related_name="followup_assessment")
+    assessed_risk = models.CharField(
+        max_length=10, choices=[("none", "None"), ("low", "Low"), ("moderate", "Moderate"), ("high", "High")]
+    )
+    actions = models.JSONField(help_text="FollowUpAction codes, e.g. ['safety_plan', 'crisis_resources'].")
+    note = models.TextField()
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [models.CheckConstraint(condition=~Q(note=""), name="followup_has_note")]
+
+    def __str__(self) -> str:
+        return f"follow-up assessment ({self.assessed_risk}) for task #{self.task_id}"

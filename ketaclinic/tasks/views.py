@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,8 +15,8 @@ from ketaclinic.accounts.access import require
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.tasks.access import access_task, alert_tasks, audit_task_list, tasks_visible_to
-from ketaclinic.tasks.actions import close_task
-from ketaclinic.tasks.forms import CloseTaskForm, TaskFilterForm
+from ketaclinic.tasks.actions import close_risk_followup, close_task
+from ketaclinic.tasks.forms import CloseTaskForm, FollowUpForm, TaskFilterForm
 from ketaclinic.tasks.models import Task
 
 PAGE_SIZE = 50
@@ -56,19 +57,26 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     """One task: who it is about, why it was raised, and the form that closes it with a resolution."""
     require(request.user, Perm.VIEW_CHART)  # type: ignore[arg-type]
     task = access_task(request.user, task_id)
-    form = CloseTaskForm(request.POST if request.method == "POST" else None)
+    followup = task.kind == Task.Kind.SUICIDE_RISK
+    data = request.POST if request.method == "POST" else None
+    form: CloseTaskForm | FollowUpForm = FollowUpForm(data) if followup else CloseTaskForm(data)
     status = 200
     if request.method == "POST":
+        if followup and not request.user.can(Perm.EDIT_CHART):  # type: ignore[union-attr]
+            raise PermissionDenied("Closing a suicide-risk follow-up needs a clinician who edits the chart.")
         if form.is_valid():
             try:
-                close_task(task, by=request.user, resolution=form.cleaned_data["resolution"])
+                if isinstance(form, FollowUpForm):
+                    close_risk_followup(task, by=request.user, **form.cleaned_data)
+                else:
+                    close_task(task, by=request.user, resolution=form.cleaned_data["resolution"])
             except ValueError as error:
                 form.add_error(None, f"Not closed: {error}.")
             else:
                 messages.success(request, f"Task closed: {task.title}")
                 return redirect("tasks:list")
         status = 400
-    context = {"task": task, "form": form, **_source(request, task)}
+    context = {"task": task, "form": form, "followup": followup, **_source(request, task)}
     return render(request, "tasks/detail.html", context, status=status)
 
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from ketaclinic.dosing.board import day_board
 from ketaclinic.dosing.models import DosingSession, LotMovement, RemsForm, SessionAlert, SessionState, VitalSign
-from ketaclinic.dosing.stock import with_balances
+from ketaclinic.dosing.stock import on_hand_mg
 from ketaclinic.dosing.tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_the_demo_puts_a_session_in_every_state_on_todays_board(at: dt.datetime,
     assert (alert.session.state, alert.code) == ("monitoring", "safety.alert.bp_rise")
     # The doses drew from the stock log and no lot is below zero.
     assert LotMovement.objects.filter(kind="administered").exists()
-    assert all(lot.on_hand_mg >= 0 for lot in with_balances(sessions.first().site.drug_lots.all()))
+    assert all(on_hand_mg(lot) >= 0 for lot in sessions.first().site.drug_lots.all())
     board = day_board(done.site)
     assert sum(1 for row in board.rows if row.session is not None) >= len(SessionState.values)
 

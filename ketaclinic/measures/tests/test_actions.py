@@ -173,8 +173,8 @@ def test_phq9_item_9_raises_an_urgent_task_linked_to_the_response(patient: Patie
     [
         ({"q1": False, "q2": False, "q6": True, "q6_past_3_months": True}, "high", Task.Priority.URGENT),
         ({"q1": False, "q2": False, "q6": True, "q6_past_3_months": False}, "moderate", Task.Priority.URGENT),
-        # Q1 alone is the low tier, but it also raises suicidal_ideation, so the task is urgent (the safer reading).
-        ({"q1": True, "q2": False, "q6": False}, "low", Task.Priority.URGENT),
+        # Q1 alone is the low tier (Columbia triage): high priority, due within the policy's 24 h.
+        ({"q1": True, "q2": False, "q6": False}, "low", Task.Priority.HIGH),
     ],
 )
 def test_a_positive_cssrs_raises_a_task(patient: Patient, answers: dict[str, bool], band: str, priority: str) -> None:

@@ -71,8 +71,8 @@ def test_a_negative_phq9_goes_straight_on_without_a_task(intake: tuple[PortalLin
 @pytest.mark.parametrize(
     ("answers", "priority"),
     [
-        # Low tier, but Q1 also raises suicidal_ideation, which measures maps to URGENT (the safer reading).
-        ({"q1": "yes", "q2": "no", "q6": "no"}, Task.Priority.URGENT),
+        # Low tier (Columbia triage): high priority, due within ClinicPolicy.suicide_followup_low_hours.
+        ({"q1": "yes", "q2": "no", "q6": "no"}, Task.Priority.HIGH),
         ({"q1": "yes", "q2": "yes", "q3": "yes", "q4": "yes", "q5": "no", "q6": "no"}, Task.Priority.URGENT),
         ({"q1": "no", "q2": "no", "q6": "yes", "q6_past_3_months": "yes"}, Task.Priority.URGENT),
     ],

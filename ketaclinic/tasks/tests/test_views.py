@@ -121,13 +121,18 @@ def test_the_detail_shows_the_patient_and_why_and_closes_with_a_resolution(
     assert "PHQ9 completed" in body and "total 9" in body and "item 9 = 1" in body
     assert f'href="{reverse("patients:chart", args=[patient.pk])}"' in page.content.decode()
     assert AuditEvent.objects.filter(action="view", object_type="tasks.task", actor=cast.prescriber).exists()
-    short = client.post(reverse("tasks:detail", args=[task.pk]), {"resolution": "ok fine"})
+    # A suicide-risk follow-up closes only with the structured assessment (level, actions, note).
+    short = client.post(reverse("tasks:detail", args=[task.pk]), {"note": "ok fine"})
     assert short.status_code == 400
-    assert "Resolution: describe the assessment or action taken (at least 10 characters)." in text(short)
+    assert "Assessment note: describe the assessment (at least 10 characters)." in text(short)
+    assert "Risk level assessed: choose none, low, moderate or high." in text(short)
     assert "ok fine" in short.content.decode()
     task.refresh_from_db()
     assert task.status == Task.Status.OPEN
-    done = client.post(reverse("tasks:detail", args=[task.pk]), {"resolution": "Phoned: C-SSRS low risk, plan."})
+    done = client.post(
+        reverse("tasks:detail", args=[task.pk]),
+        {"assessed_risk": "low", "actions": ["safety_plan"], "note": "Phoned: C-SSRS low risk, plan."},
+    )
     assert done.status_code == 302 and done["Location"] == reverse("tasks:list")
     task.refresh_from_db()
     assert task.status == Task.Status.DONE and task.closed_by == cast.prescriber

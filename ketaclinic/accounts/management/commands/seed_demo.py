@@ -21,6 +21,13 @@ class Command(BaseCommand):
             module_name = f"{config.name}.demo"
             if importlib.util.find_spec(module_name) is not None:
                 builders.append((config.label, importlib.import_module(module_name)))
+        # A demo may build on a later app's demo (measures answer the courses' questionnaires): RUN_AFTER = "<label>".
+        for label, module in list(builders):
+            after = getattr(module, "RUN_AFTER", None)
+            labels = [b[0] for b in builders]
+            if after in labels and labels.index(after) > labels.index(label):
+                builders.remove((label, module))
+                builders.insert(labels.index(after), (label, module))
         for index, (label, module) in enumerate(builders, start=1):
             self.stdout.write(f"[{index}/{len(builders)}] {label}")
             module.seed(self.stdout.write)
