@@ -31,6 +31,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Open clinical tasks at your site, urgent first (suicide-risk follow-ups).",
             }
         )
+    if user.can(Perm.VIEW_REPORTS):
+        items.append(
+            {
+                "label": "Outcomes",
+                "url": reverse("outcomes:dashboard"),
+                "name": "outcomes",
+                "about": "Response, remission, loss of response, safety and dissociation across the clinic.",
+            }
+        )
     if user.can(Perm.VIEW_AUDIT):
         items.append(
             {
