@@ -35,7 +35,7 @@ LIST_LIMIT = 500
 
 
 def _form(request: HttpRequest) -> FilterForm:
-    return FilterForm(request.GET or None, user=request.user)
+    return FilterForm(request.GET, user=request.user)  # always bound: every field has a default
 
 
 def _bad_filters(request: HttpRequest, form: FilterForm, template: str = "outcomes/dashboard.html") -> HttpResponse:
