@@ -167,7 +167,7 @@ session_fact AS (
   LEFT JOIN dz1 ON dz1.session_id = dose.session_id
   LEFT JOIN dz ON dz.session_id = dz1.session_id AND dz.instrument = dz1.instrument
 )
-"""  # noqa: S608
+"""
     return sql, params
 
 

@@ -42,6 +42,10 @@ class CourseOutcome(models.Model):
     followup_days = models.PositiveIntegerField(null=True, blank=True)
     lost_response = models.BooleanField(default=False)
     loss_at = models.DateTimeField(null=True, blank=True)
+    # What an appended assessment needs to be folded in without re-reading the course (see rollup.refresh_pending).
+    last_dose_at = models.DateTimeField(null=True, blank=True)
+    last_assessment_at = models.DateTimeField(null=True, blank=True, help_text="The latest follow-up assessment.")
+    without_benefit = models.PositiveSmallIntegerField(default=0, help_text="Assessments since the last benefit.")
     refreshed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -91,9 +95,15 @@ class SessionOutcome(models.Model):
 
 
 class RefreshQueue(models.Model):
-    """A patient whose rollups are out of date (a measure, course or session-day row of theirs was written)."""
+    """A patient whose rollups are out of date (a measure, course or session-day row of theirs was written).
+
+    ``response_id`` names a newly added questionnaire response: the refresh folds it into the course's rollup when
+    it comes after everything already counted; any other change (``response_id`` empty) recomputes the patient's
+    courses.
+    """
 
     patient_id = models.PositiveBigIntegerField(db_index=True)
+    response_id = models.PositiveBigIntegerField(null=True, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

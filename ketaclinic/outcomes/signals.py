@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 def _queue(patient_id: int | None) -> None:
@@ -24,6 +24,13 @@ def _patient_row(sender: Any, instance: Any, **kwargs: Any) -> None:
     _queue(instance.patient_id)
 
 
+def _response(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    from ketaclinic.outcomes.models import RefreshQueue
+
+    # A new response can be folded into its course's rollup; a changed one means recomputing the patient's courses.
+    RefreshQueue.objects.create(patient_id=instance.patient_id, response_id=instance.pk if created else None)
+
+
 def _session_row(sender: Any, instance: Any, **kwargs: Any) -> None:
     from ketaclinic.dosing.models import DosingSession
 
@@ -35,7 +42,9 @@ def connect() -> None:
     from ketaclinic.dosing.models import AdverseEvent, DoseAdministration, DosingSession, ScaleObservation, SessionAlert
     from ketaclinic.measures.models import QuestionnaireResponse
 
-    patient_rows: tuple[type[Model], ...] = (QuestionnaireResponse, Course, DosingSession)
+    post_save.connect(_response, sender=QuestionnaireResponse, dispatch_uid="outcomes.QuestionnaireResponse")
+    post_delete.connect(_patient_row, sender=QuestionnaireResponse, dispatch_uid="outcomes.QuestionnaireResponse.del")
+    patient_rows: tuple[type[Model], ...] = (Course, DosingSession)
     session_rows: tuple[type[Model], ...] = (DoseAdministration, SessionAlert, AdverseEvent, ScaleObservation)
     for model in patient_rows:
         post_save.connect(_patient_row, sender=model, dispatch_uid=f"outcomes.{model.__name__}")

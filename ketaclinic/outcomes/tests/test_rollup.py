@@ -13,7 +13,7 @@ from ketaclinic.conftest import Cast
 from ketaclinic.courses.models import Course
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.outcomes import rollup, synthetic
-from ketaclinic.outcomes.figures import dashboard_figures
+from ketaclinic.outcomes.figures import Figures, Filters, dashboard_figures
 from ketaclinic.outcomes.floor import django_runner, floor_figures
 from ketaclinic.outcomes.models import CourseOutcome, RefreshQueue, SessionOutcome
 from ketaclinic.outcomes.tests.conftest import all_time
@@ -146,8 +146,13 @@ def test_it_queues_session_day_writes_and_counts_them(small: synthetic.Network) 
     assert after.serious_adverse_events == session.serious_adverse_events + 1
     # The full CADSS outranks a CADSS-6; the peak is the session's highest full CADSS.
     had_full = session.dissociation_instrument == "cadss" and session.dissociation_max is not None
-    expected = max(Decimal("40"), session.dissociation_max) if had_full else Decimal("40")
+    expected = max(Decimal("40"), session.dissociation_max or 0) if had_full else Decimal("40")
     assert (after.dissociation_instrument, after.dissociation_max) == ("cadss", expected)
+
+
+def _floor(filters: Filters) -> Figures:
+    run, dialect = django_runner()
+    return floor_figures(run, dialect, filters)
 
 
 @pytest.mark.django_db
@@ -155,23 +160,40 @@ def test_it_refreshes_incrementally_to_the_same_figures_as_a_rebuild(cast: Cast)
     network = synthetic.generate(scale=0.01, seed=5, sites=[cast.site_a, cast.site_b], tag="i")
     rollup.rebuild_all()
     filters = all_time(network)
-    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id")[:20])
-    # New scores for 20 patients arrive in bulk (no signals): the caller queues them.
-    rows = [
-        QuestionnaireResponse(
-            patient_id=p, site_id=s, instrument="phq9", answers={}, total=n % 28, respondent="patient",
-            channel="portal", completed_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n),
-        )
-        for n, (p, s) in enumerate(patients * 3)
-    ]  # fmt: skip
-    QuestionnaireResponse.objects.bulk_create(rows)
-    stale = dashboard_figures(filters)
-    rollup.queue_patients(p for p, _ in patients)
-    assert rollup.refresh_pending() == 20
+    before = dashboard_figures(filters)
+    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id"))
+    # New scores after everything counted so far, inserted in bulk and queued: folded in without re-reading.
+    rows = QuestionnaireResponse.objects.bulk_create(
+        [
+            QuestionnaireResponse(
+                patient_id=p, site_id=s, instrument="phq9", answers={}, total=(7 * n) % 28, respondent="patient",
+                channel="portal", completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n),
+            )
+            for n, (p, s) in enumerate(patients * 3)
+        ]
+    )  # fmt: skip
+    rollup.queue_responses(rows)
+    # Courses that ended before these dates do not count them; the others each change.
+    assert rollup.refresh_pending() == Course.objects.filter(ended_at__isnull=True).count() < len(patients)
+    folded = dashboard_figures(filters)
+    assert folded == _floor(filters)
+    assert folded != before and folded.losses > before.losses
+    # A late-arriving score dated before the latest one (saved one by one: the signal queues it) is recomputed.
+    patient_id, site_id = patients[0]
+    course = CourseOutcome.objects.get(patient_id=patient_id)
+    assert course.first_dose_at is not None
+    QuestionnaireResponse.objects.create(
+        patient_id=patient_id, site_id=site_id, instrument="phq9", answers={}, total=1, respondent="patient",
+        channel="portal", completed_at=course.first_dose_at + dt.timedelta(days=2),
+    )  # fmt: skip
+    assert RefreshQueue.objects.get().response_id is not None
+    assert rollup.refresh_pending() == 1
+    assert dashboard_figures(filters) == _floor(filters)
+    # Deleting a response queues the patient for a recomputation too.
+    QuestionnaireResponse.objects.filter(patient_id=patient_id).order_by("completed_at").first().delete()
+    assert rollup.refresh_pending() == 1
     incremental = dashboard_figures(filters)
-    run, dialect = django_runner()
-    assert incremental == floor_figures(run, dialect, filters)
-    assert incremental != stale
+    assert incremental == _floor(filters)
     rollup.rebuild_all()
     assert dashboard_figures(filters) == incremental
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from django.db import connection
@@ -23,6 +23,10 @@ from ketaclinic.outcomes.models import CourseOutcome, RefreshQueue
 from ketaclinic.outcomes.tests.conftest import all_time
 
 ALL = "start=2024-01-01&end=2027-12-31"
+
+
+def csv_lines(response: Any) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 class TestDashboardAccess(PermissionMatrix):
@@ -151,7 +155,7 @@ def test_it_exports_the_figures_as_csv_and_audits_it(client: Client, cast: Cast,
     client.force_login(cast.admin)
     response = client.get(f"{reverse('outcomes:export')}?{ALL}")
     assert response.status_code == 200
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lines = csv_lines(response)
     figures = dashboard_figures(replace(all_time(network), site_ids=(cast.site_a.pk,)))
     by_name = {(row[1], row[2]): row[3] for row in lines[1:]}
     assert by_name["patients_treated", ""] == str(figures.patients_treated)
@@ -166,12 +170,12 @@ def test_it_exports_the_figures_as_csv_and_audits_it(client: Client, cast: Cast,
 def test_it_exports_the_patients_behind_a_figure(client: Client, cast: Cast, network: synthetic.Network) -> None:
     client.force_login(cast.prescriber)
     courses = client.get(f"{reverse('outcomes:patients_csv')}?{ALL}&figure=lost")
-    lines = list(csv.reader(io.StringIO(b"".join(courses.streaming_content).decode())))
+    lines = csv_lines(courses)
     lost = CourseOutcome.objects.filter(site=cast.site_a, lost_response=True)
     assert lines[0][0] == "mrn" and len(lines) - 1 == lost.count() > 0
     assert {row[-1] for row in lines[1:]} == {"True"}
     sessions = client.get(f"{reverse('outcomes:patients_csv')}?{ALL}&figure=adverse_events")
-    rows = list(csv.reader(io.StringIO(b"".join(sessions.streaming_content).decode())))[1:]
+    rows = csv_lines(sessions)[1:]
     assert rows and all(int(r[9]) > 0 for r in rows)
     event = AuditEvent.objects.filter(action="export", object_type="outcomes.figure_patients").latest("id")
     assert event.detail["figure"] == "adverse_events" and event.detail["patient_ids"]
