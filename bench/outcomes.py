@@ -140,7 +140,7 @@ def new_observations(patients: list[tuple[int, int]], rng: random.Random) -> Non
     from ketaclinic.outcomes.rollup import queue_responses
 
     chosen = [rng.choice(patients) for _ in range(NEW_OBSERVATIONS)]
-    at = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    at = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)  # after every generated assessment: new, as they arrive
     rows = QuestionnaireResponse.objects.bulk_create(
         [
             QuestionnaireResponse(

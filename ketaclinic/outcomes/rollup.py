@@ -317,9 +317,11 @@ def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
         return 0
     queued = "SELECT patient_id FROM outcomes_refreshqueue WHERE id <= %s"
     with transaction.atomic():
-        refreshed = _refresh(
-            f"SELECT id FROM courses_course WHERE patient_id IN ({queued} AND response_id IS NULL)", [last], policy
-        )
+        refreshed = 0
+        if RefreshQueue.objects.filter(id__lte=last, response_id__isnull=True).exists():
+            refreshed = _refresh(
+                f"SELECT id FROM courses_course WHERE patient_id IN ({queued} AND response_id IS NULL)", [last], policy
+            )
         cols = ", ".join(f"co.{c}" for c in FOLD_STATE)
         rows = _rows(
             f"SELECT co.course_id, r.completed_at, r.total, co.first_dose_at, c.ended_at, co.baseline_score, "
