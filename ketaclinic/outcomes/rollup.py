@@ -75,19 +75,25 @@ SESSION_COLUMNS = (
 )  # fmt: skip
 
 
+#: Bound values per INSERT statement (under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+VALUES_PER_STATEMENT = 20_000
+
+
 def _insert(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` with one prepared statement (the ORM's bulk_create spends most of its time building SQL)."""
+    """Insert ``rows`` with multi-row INSERT statements: one round trip per thousand rows, not per row (the ORM's
+    bulk_create spends most of its time building SQL; executemany on PostgreSQL pays a round trip per row)."""
     if not rows:
         return
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
     adapt = connection.ops.adapt_datetimefield_value
-    prepared = [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
+    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    one = f"({', '.join(['%s'] * len(columns))})"
+    per = max(1, VALUES_PER_STATEMENT // len(columns))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, prepared)
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = [adapt(v) if isinstance(v, dt.datetime) else v for row in chunk for v in row]
+            cursor.execute(head + ", ".join([one] * len(chunk)), values)
 
 
 @lru_cache(maxsize=4096)
@@ -297,13 +303,6 @@ def queue_responses(responses: Iterable[Any]) -> None:
     )
 
 
-#: What the fold reads and writes of a course's rollup.
-FOLD_STATE = (
-    "eoi_score", "eoi_response", "eoi_remission", "first_response_at", "sessions_to_response", "followup_days",
-    "lost_response", "loss_at", "last_assessment_at", "without_benefit",
-)  # fmt: skip
-
-
 def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
     """Bring the rollups of every queued patient up to date and clear what was handled; returns the courses changed.
 
@@ -322,10 +321,9 @@ def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
             refreshed = _refresh(
                 f"SELECT id FROM courses_course WHERE patient_id IN ({queued} AND response_id IS NULL)", [last], policy
             )
-        cols = ", ".join(f"co.{c}" for c in FOLD_STATE)
+        cols = ", ".join(f"co.{c}" for c in COURSE_COLUMNS)
         rows = _rows(
-            f"SELECT co.course_id, r.completed_at, r.total, co.first_dose_at, c.ended_at, co.baseline_score, "
-            f"co.eoi_at, co.sessions, co.last_dose_at, {cols} "
+            f"SELECT r.completed_at, r.total, c.ended_at, {cols} "
             "FROM outcomes_refreshqueue q "
             "JOIN measures_questionnaireresponse r ON r.id = q.response_id "
             "JOIN outcomes_courseoutcome co ON co.patient_id = q.patient_id "
@@ -337,62 +335,78 @@ def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
         )
         folded, recompute = _fold(rows, policy)
         refreshed += refresh_courses(recompute, policy=policy) if recompute else 0
-        quote = connection.ops.quote_name
-        sets = ", ".join(f"{quote(c)} = %s" for c in (*FOLD_STATE, "refreshed_at"))
+        ids = list(folded)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"DELETE FROM outcomes_courseoutcome WHERE course_id IN ({marks})", chunk)
         now = timezone.now()
-        _execute_many(
-            f"UPDATE outcomes_courseoutcome SET {sets} WHERE course_id = %s",
-            [(*state, now, course_id) for course_id, state in folded.items()],
+        for facts in folded.values():
+            facts.refreshed_at = now
+        _insert(
+            CourseOutcome._meta.db_table,
+            COURSE_COLUMNS,
+            [tuple(getattr(f, c) for c in COURSE_COLUMNS) for f in folded.values()],
         )
         RefreshQueue.objects.filter(id__lte=last)._raw_delete(connection.alias)
     return refreshed + len(folded)
 
 
-def _fold(rows: list[tuple[Any, ...]], policy: ClinicPolicy) -> tuple[dict[int, tuple[Any, ...]], set[int]]:
-    """Apply appended assessments to course states; courses an assessment cannot simply be appended to are
-    returned for recomputation."""
-    states: dict[int, list[Any]] = {}
+_TIMES = frozenset(c for c, f in CourseFacts.__dataclass_fields__.items() if "datetime" in str(f.type))
+
+
+def _facts(values: Sequence[Any]) -> CourseFacts:
+    row = CourseFacts(*values)
+    for name in _TIMES:
+        value = getattr(row, name)
+        if value is not None:
+            setattr(row, name, _when(value))
+    row.eoi_response = None if row.eoi_response is None else bool(row.eoi_response)
+    row.eoi_remission = None if row.eoi_remission is None else bool(row.eoi_remission)
+    row.lost_response = bool(row.lost_response)
+    return row
+
+
+def _fold(rows: list[tuple[Any, ...]], policy: ClinicPolicy) -> tuple[dict[int, CourseFacts], set[int]]:
+    """Apply appended assessments (``completed_at, total, course ended_at, *CourseOutcome columns``, in course and
+    time order) to the course rows; courses an assessment cannot simply be appended to are returned to recompute."""
+    states: dict[int, CourseFacts] = {}
     recompute: set[int] = set()
     k = policy.loss_of_response_consecutive
-    for course_id, at, score, first_dose, ended, baseline, eoi_at, sessions, last_dose, *state in rows:
+    for at, score, ended, *values in rows:
+        course_id = values[0]
         if course_id in recompute:
             continue
-        at, first_dose = _when(at), first_dose and _when(first_dose)
+        at = _when(at)
         if ended is not None and at > _when(ended):
             continue  # after the course: not one of its assessments
-        s = states.setdefault(course_id, list(state))
-        last_seen = s[8] and _when(s[8])
-        if first_dose is None or at <= first_dose or (last_seen is not None and at <= last_seen):
+        s = states.get(course_id) or states.setdefault(course_id, _facts(values))
+        if s.first_dose_at is None or at <= s.first_dose_at or (s.last_assessment_at and at <= s.last_assessment_at):
             recompute.add(course_id)  # may be a baseline, or out of order: recompute from the record
             continue
-        s[8] = at
+        s.last_assessment_at = at
+        baseline = s.baseline_score
         if baseline is None:
             continue
-        if eoi_at is not None and at <= _when(eoi_at) + d.END_OF_INDUCTION_WINDOW:
+        if s.eoi_at is not None and at <= s.eoi_at + d.END_OF_INDUCTION_WINDOW:
             change = _change(baseline, score, policy)
-            s[0], s[1], s[2] = score, change.response, change.remission is True
+            s.eoi_score, s.eoi_response, s.eoi_remission = score, change.response, change.remission is True
         gained = benefit(baseline, score, policy)
-        if s[3] is None:
+        if s.first_response_at is None:
             if gained:
-                if last_dose is not None and _when(last_dose) > at:
+                if s.last_dose_at is not None and s.last_dose_at > at:
                     recompute.add(course_id)  # a dose recorded after this assessment: count from the record
                     continue
-                s[3], s[4], s[5], s[9] = at, sessions, 0, 0
+                s.first_response_at, s.sessions_to_response, s.followup_days, s.without_benefit = at, s.sessions, 0, 0
             continue
-        if s[6]:
+        if s.lost_response:
             continue  # response already lost: the curve's event is fixed
-        s[9] = 0 if gained else s[9] + 1
-        if s[9] == k:
-            s[6], s[7] = True, at
-        s[5] = (at - _when(s[3])).days
-    return {course_id: tuple(s) for course_id, s in states.items() if course_id not in recompute}, recompute
-
-
-def _execute_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
-    if rows:
-        adapt = connection.ops.adapt_datetimefield_value
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in r) for r in rows])
+        s.without_benefit = 0 if gained else s.without_benefit + 1
+        if s.without_benefit == k:
+            s.lost_response, s.loss_at = True, at
+        s.followup_days = (at - s.first_response_at).days
+    return {c: s for c, s in states.items() if c not in recompute}, recompute
 
 
 def rebuild_all(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
