@@ -14,7 +14,7 @@ from ketaclinic.outcomes.figures import DissociationRow
 from ketaclinic.outcomes.km import Step
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 60, 16, 16, 40
 
 
 def _x(value: float, top: float) -> float:
@@ -55,7 +55,8 @@ def km_svg(steps: Sequence[Step], *, title: str = "Still responding") -> SafeStr
         axis.append(f'<text x="{_x(day, top):.1f}" y="{HEIGHT - 12}" text-anchor="middle">{day:.0f}</text>')
     axis.append(f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 1}" text-anchor="end">days since first response</text>')
     svg = (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}" class="chart km">'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}" class="chart km" '
+        'font-size="12">'
         f"<title>{escape(title)}</title>{''.join(axis)}"
         f'<polygon points="{band}" class="band" fill="#cfe3f5" stroke="none"/>'
         f'<polyline points="{line}" fill="none" stroke="#1f5f99" stroke-width="2" class="curve"/>'
@@ -84,6 +85,7 @@ def dissociation_svg(rows: Sequence[DissociationRow], instrument: str) -> SafeSt
         )
     title = f"Mean peak {instrument.upper()} by dose"
     return mark_safe(  # noqa: S308 - built from numbers and escaped text only
-        f'<svg viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{escape(title)}" class="chart">'
+        f'<svg viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{escape(title)}" class="chart" '
+        'font-size="12">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )

@@ -20,6 +20,8 @@ from django.utils.http import urlencode
 from ketaclinic.accounts.access import require
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import Action, record
+from ketaclinic.clinical import PROTOCOLS
+from ketaclinic.courses.models import Indication
 from ketaclinic.outcomes import charts
 from ketaclinic.outcomes.drilldown import UnknownFigure, figure_rows
 from ketaclinic.outcomes.figures import Figures, dashboard_figures
@@ -28,6 +30,8 @@ from ketaclinic.outcomes.models import RefreshQueue
 from ketaclinic.outcomes.rollup import refresh_pending
 from ketaclinic.patients.models import Patient
 
+PROTOCOL_TITLES = {p.id: p.title for p in PROTOCOLS.values()}
+INDICATIONS = dict(Indication.choices)
 #: Queued patients the dashboard refreshes before it answers; past this the job catches up and the page says so.
 REFRESH_ON_READ_MAX = 5000
 #: Rows a patient list shows on screen (the CSV has them all).
@@ -81,6 +85,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 ("adverse_events", "Adverse events", figures.adverse_events),
                 ("serious_adverse_events", "Serious adverse events", figures.serious_adverse_events),
             )
+        ],
+        "response_rows": [
+            (row, PROTOCOL_TITLES.get(row.protocol, row.protocol), INDICATIONS.get(row.indication, row.indication))
+            for row in figures.response_table
         ],
         "generated_at": timezone.now(),
     }

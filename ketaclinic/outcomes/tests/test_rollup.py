@@ -204,3 +204,14 @@ def test_it_keeps_rows_queued_during_a_refresh() -> None:
     assert rollup.refresh_pending() == 0  # no course for that patient
     assert not RefreshQueue.objects.exists()
     assert rollup.refresh_pending() == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_seed_rebuilds_every_rollup(cast: Cast) -> None:
+    from ketaclinic.outcomes import demo
+
+    synthetic.generate(scale=0.001, seed=2, sites=[cast.site_a], tag="d")
+    said: list[str] = []
+    demo.seed(said.append)
+    assert said == ["  outcomes: 5 course rollups rebuilt"]
+    assert CourseOutcome.objects.count() == 5
