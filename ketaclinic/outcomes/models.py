@@ -1,6 +1,7 @@
 """Rollups the clinic dashboard reads: one row per course and one per dosed session, derived from the clinical record.
 
-They hold no information of their own: :mod:`ketaclinic.outcomes.rollup` rebuilds any of them from the measures,
+They hold no information of their own (hence no database foreign-key constraints: nothing to protect, and they
+would only slow the rewrites): :mod:`ketaclinic.outcomes.rollup` rebuilds any of them from the measures,
 courses and session-day rows at any time. Writes to those rows queue the patient in :class:`RefreshQueue` (same
 transaction, see :mod:`ketaclinic.outcomes.signals`); the ``outcomes.refresh`` job and the dashboard drain the queue
 by recomputing only the queued patients' courses.
@@ -23,9 +24,11 @@ class CourseOutcome(models.Model):
     benefit.
     """
 
-    course = models.OneToOneField("courses.Course", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
-    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+")
+    course = models.OneToOneField(
+        "courses.Course", primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     protocol = models.CharField(max_length=40)
     route = models.CharField(max_length=20)
     indication = models.CharField(max_length=20)
@@ -65,10 +68,12 @@ class SessionOutcome(models.Model):
     ``dissociation_max`` is the session's highest CADSS (or CADSS-6, named in ``dissociation_instrument``) total.
     """
 
-    session = models.OneToOneField("dosing.DosingSession", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
-    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+")
+    session = models.OneToOneField(
+        "dosing.DosingSession", primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    site = models.ForeignKey("accounts.Site", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     protocol = models.CharField(max_length=40)
     route = models.CharField(max_length=20)
     indication = models.CharField(max_length=20)
