@@ -21,7 +21,7 @@ from ketaclinic.courses.models import Course
 from ketaclinic.outcomes import definitions
 from ketaclinic.outcomes.models import CourseOutcome, SessionOutcome
 from ketaclinic.outcomes.rollup import refresh_courses
-from ketaclinic.reports.chart import trajectory_svg
+from ketaclinic.reports.trajectory import trajectory_svg
 
 
 class NotReady(ValueError):

@@ -166,3 +166,13 @@ class TestEndOfInductionAccess(TestProgressLetterAccess):
 def _course_for(cast: Cast) -> Course:
     synthetic.generate(scale=0.0002, seed=1, sites=[cast.site_a], tag=f"m{Course.objects.count()}")
     return Course.objects.filter(patient__site=cast.site_a).latest("pk")
+
+
+@pytest.mark.django_db
+def test_the_chart_links_each_course_to_its_documents(client: Client, cast: Cast, iv_course: Course) -> None:
+    client.force_login(cast.nurse)
+    html = client.get(reverse("patients:chart", args=[iv_course.patient_id])).content.decode()
+    assert "Course documents" in html
+    assert _url("letter", iv_course) in html
+    client.force_login(cast.coordinator)  # front desk: no clinical chart, no card
+    assert "Course documents" not in client.get(reverse("patients:chart", args=[iv_course.patient_id])).content.decode()
