@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "ketaclinic.scheduling",
     "ketaclinic.courses",
     "ketaclinic.dosing",
+    "ketaclinic.outcomes",
+    "ketaclinic.reports",
 ]
 
 MIDDLEWARE = [

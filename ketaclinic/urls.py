@@ -19,6 +19,8 @@ urlpatterns = [
     path("dosing/", include("ketaclinic.dosing.site_urls")),
     path("schedule/", include("ketaclinic.scheduling.urls")),
     path("tasks/", include("ketaclinic.tasks.urls")),
+    path("outcomes/", include("ketaclinic.outcomes.urls")),
+    path("patients/<int:patient_id>/reports/", include("ketaclinic.reports.urls")),
     path("", include("ketaclinic.portal.urls")),
     path("audit/", include("ketaclinic.audit.urls")),
     path("status/", include("ketaclinic.processes.urls")),

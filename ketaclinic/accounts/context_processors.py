@@ -40,6 +40,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "Today's dosing sessions by chair: state, time, vitals, open alerts, who is responsible.",
             }
         )
+    if user.can(Perm.VIEW_REPORTS):
+        items.append(
+            {
+                "label": "Outcomes",
+                "url": reverse("outcomes:dashboard"),
+                "name": "outcomes",
+                "about": "Response, remission, loss of response, safety and dissociation across the clinic.",
+            }
+        )
     if user.can(Perm.VIEW_AUDIT):
         items.append(
             {
