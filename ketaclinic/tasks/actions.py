@@ -68,7 +68,20 @@ def raise_task(
 
 @transaction.atomic
 def close_task(task: Task, *, by: Any, resolution: str) -> Task:
-    """Close a task with the assessment or action taken; a task cannot be closed without one."""
+    """Close a task with the assessment or action taken; a task cannot be closed without one.
+
+    A suicide-risk follow-up is refused here: it closes only with its documented risk assessment
+    (:func:`close_risk_followup`).
+    """
+    if task.kind == Task.Kind.SUICIDE_RISK:
+        raise ValueError(
+            "a suicide-risk follow-up closes only with its documented assessment: the risk level found, the actions "
+            "taken and a note"
+        )
+    return _close(task, by=by, resolution=resolution)
+
+
+def _close(task: Task, *, by: Any, resolution: str) -> Task:
     if task.status != Task.Status.OPEN:
         raise ValueError("this task is already closed")
     if len(resolution.strip()) < 10:
@@ -108,4 +121,4 @@ def close_risk_followup(task: Task, *, by: Any, assessed_risk: str, actions: lis
         user=by,
         detail={"task": task.pk},
     )
-    return close_task(task, by=by, resolution=resolution)
+    return _close(task, by=by, resolution=resolution)

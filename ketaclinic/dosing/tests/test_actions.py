@@ -20,7 +20,7 @@ from ketaclinic.dosing.tests.conftest import CALM, NOW, book_today, checklist, g
 from ketaclinic.measures.actions import record_response
 from ketaclinic.scheduling.actions import book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType
-from ketaclinic.tasks.actions import close_task
+from ketaclinic.tasks.actions import close_risk_followup
 from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -344,7 +344,13 @@ def test_a_positive_phq9_item_9_raises_a_task_and_blocks_clearing(make_session: 
     }
     assert not actions.dosing_allowed(session)
     # Closing the task and re-running the gate clears the session.
-    close_task(task, by=clinic.prescriber, resolution="Assessed in person: no current plan or intent; safety plan.")
+    close_risk_followup(
+        task,
+        by=clinic.prescriber,
+        assessed_risk="low",
+        actions=["safety_plan"],
+        note="Assessed in person: no current plan or intent.",
+    )
     assert gate(session, clinic.nurse).decision == "go"
     assert actions.dosing_allowed(session)
 

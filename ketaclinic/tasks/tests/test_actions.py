@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from ketaclinic.audit.models import AuditEvent
 from ketaclinic.conftest import Cast
 from ketaclinic.patients.models import Patient
-from ketaclinic.tasks.actions import close_task, raise_task
+from ketaclinic.tasks.actions import close_risk_followup, close_task, raise_task
 from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,9 @@ def test_it_reuses_an_open_task_from_the_same_source(patient: Patient, cast: Cas
     again = raise_task(patient, kind=Task.Kind.SUICIDE_RISK, title="b", source_type="measures.x", source_id="7")
     other = raise_task(patient, kind=Task.Kind.SUICIDE_RISK, title="c", source_type="measures.x", source_id=8)
     assert again == first and other != first
-    close_task(first, by=cast.nurse, resolution="Assessed on the phone; safe.")
+    close_risk_followup(
+        first, by=cast.nurse, assessed_risk="low", actions=["safety_plan"], note="Assessed on the phone; safe."
+    )
     reopened = raise_task(patient, kind=Task.Kind.SUICIDE_RISK, title="d", source_type="measures.x", source_id=7)
     assert reopened != first
     without_source = [raise_task(patient, kind=Task.Kind.OTHER, title="e") for _ in range(2)]
@@ -90,3 +92,11 @@ def test_querysets_order_by_urgency_and_find_overdue(patient: Patient) -> None:
         urgent.refresh_from_db()
         assert urgent.is_overdue and not high.is_overdue
     assert str(urgent) == "u1"
+
+
+def test_a_suicide_risk_follow_up_closes_only_with_its_documented_assessment(patient: Patient, cast: Cast) -> None:
+    task = raise_task(patient, kind=Task.Kind.SUICIDE_RISK, title="PHQ-9 item 9", source_type="measures.x", source_id=9)
+    with pytest.raises(ValueError, match="closes only with its documented assessment"):
+        close_task(task, by=cast.nurse, resolution="Called, all well now.")
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
