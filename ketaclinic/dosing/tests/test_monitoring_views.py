@@ -361,3 +361,22 @@ def test_only_session_staff_of_the_site_may_post(dosed: Dosed, client: Client, c
     assert post(client, session, "monitor_vitals", "mvitals", **vitals).status_code == status
     assert post(client, session, "monitor_scale", "mmoaas", "moaas", q1="5").status_code == status
     assert not VitalSign.objects.filter(session=session, is_baseline=False).exists()
+
+
+@pytest.mark.parametrize("sites", [1, 2])
+def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, clinic: Cast, sites: int) -> None:
+    from ketaclinic.dosing.monitoring_panel import panel_query, panel_rows
+
+    session = dosed(route="esketamine_nasal", minutes_ago=50, state="monitoring")
+    monitoring.record_session_vitals(session, by=clinic.nurse, vitals={**CALM, "systolic_mmhg": 172})
+    monitoring.record_scale(session, by=clinic.nurse, instrument="moaas", answers={"q1": 3})
+    record_response(session.patient, "phq9", {f"q{i}": 1 for i in range(1, 10)}, respondent="patient", channel="clinic")
+    SessionNote.objects.create(session=session, text="Draft.", written_by=clinic.nurse)
+    site_ids = [session.site_id, clinic.site_b.pk][:sites]
+    expected = sorted(panel_query(session.pk, session.patient_id, site_ids, clinic.nurse.pk), key=repr)
+    got = sorted(panel_rows(session.pk, session.patient_id, site_ids, clinic.nurse.pk), key=repr)
+    assert got == expected and len(got) > 8
+    assert {row[0] for row in got} >= {"session", "dose", "vital", "scale", "alert", "phq9", "note", "role"}
+    other = dosed(minutes_ago=10)
+    assert [r for r in panel_rows(other.pk, other.patient_id, site_ids, clinic.nurse.pk) if r[0] == "session"]
+    assert not [r for r in panel_rows(session.pk, session.patient_id, [clinic.site_b.pk], None) if r[0] == "session"]
