@@ -428,10 +428,12 @@ def compiled_panel_sql(site_count: int) -> tuple[str, tuple[Any, ...]]:
 
 
 def _aware(value: Any) -> Any:
-    # SQLite hands back the UNION's datetime columns as text (the column type is lost); PostgreSQL as datetimes.
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+    # PostgreSQL hands back aware datetimes; SQLite UTC text, or a naive UTC datetime where the column kept its
+    # declared type. The ORM's converters would do the same, at a cost the poll does not need to pay.
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def panel_rows(session_id: int, patient_id: int, site_ids: Iterable[int], user_id: int | None) -> list[tuple[Any, ...]]:

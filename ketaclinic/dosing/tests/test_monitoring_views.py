@@ -380,3 +380,15 @@ def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, c
     other = dosed(minutes_ago=10)
     assert [r for r in panel_rows(other.pk, other.patient_id, site_ids, clinic.nurse.pk) if r[0] == "session"]
     assert not [r for r in panel_rows(session.pk, session.patient_id, [clinic.site_b.pk], None) if r[0] == "session"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-10-21 14:00:00", "2026-10-21 14:00:00.000000", dt.datetime(2026, 10, 21, 14), NOW],
+    ids=["text", "text-microseconds", "naive", "aware"],
+)
+def test_the_composed_sql_hands_back_aware_utc_times_from_either_database(value: Any) -> None:
+    from ketaclinic.dosing.monitoring_panel import _aware
+
+    assert _aware(value) == NOW and _aware(value).tzinfo is not None
+    assert _aware(None) is None
