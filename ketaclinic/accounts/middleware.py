@@ -38,7 +38,14 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:  # type: ignore[override]
         if request.path.startswith(API_PREFIXES):
             return JsonResponse({"detail": "Authentication required. Sign in first."}, status=401)
-        return super().handle_no_permission(request, view_func)
+        redirect = super().handle_no_permission(request, view_func)
+        if not request.headers.get("HX-Request"):
+            return redirect
+        # An htmx poll would follow the redirect and paste the sign-in page into the panel: send the whole page to
+        # sign in instead.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect["Location"]
+        return response
 
 
 class IdleLogoutMiddleware:

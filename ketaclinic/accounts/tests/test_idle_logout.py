@@ -72,3 +72,10 @@ def test_activity_is_stamped_at_most_once_a_minute(client: Client, cast: Cast) -
         for _ in range(24):
             clock.shift(dt.timedelta(seconds=50))
             assert client.get(reverse("home")).status_code == 200
+
+
+def test_an_htmx_poll_without_a_session_sends_the_whole_page_to_sign_in(client: Client, cast: Cast) -> None:
+    response = client.get(reverse("tasks:widget"), headers={"HX-Request": "true", "X-Ketaclinic-Background": "1"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert client.get(reverse("tasks:widget")).status_code == 302  # a plain request is redirected as before
