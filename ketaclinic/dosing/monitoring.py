@@ -446,6 +446,15 @@ RESCUE_UNITS = ("mg", "mcg", "mL", "L/min", "units")
 RESCUE_ROUTES = ("iv", "im", "po", "sl", "in", "sc", "inhaled")
 
 
+#: Actions that only make sense while an infusion runs.
+INFUSION_ACTIONS = frozenset({SessionAlert.Action.INFUSION_SLOWED, SessionAlert.Action.INFUSION_STOPPED})
+
+
+def actions_for(route: str) -> list[str]:
+    """The acknowledgement actions that fit a session of ``route`` (infusion ones only for IV)."""
+    return [a for a in SessionAlert.Action.values if route == "iv" or a not in INFUSION_ACTIONS]
+
+
 @transaction.atomic
 def acknowledge_alert(
     alert: SessionAlert,
@@ -473,8 +482,9 @@ def acknowledge_alert(
     if fresh.acknowledged_at is not None:
         when = timezone.localtime(fresh.acknowledged_at, session.site.zone)
         raise DosingError("alert", f"already acknowledged by {fresh.acknowledged_by} at {when:%H:%M}")
-    if action not in SessionAlert.Action.values:
-        raise DosingError("action", f"choose the action taken: {', '.join(SessionAlert.Action.values)}")
+    allowed = actions_for(session.route)
+    if action not in allowed:
+        raise DosingError("action", f"choose the action taken: {', '.join(allowed)}")
     if not text:
         raise DosingError("note", "say what was seen and done (1–400 characters)")
     if len(text) > 400:

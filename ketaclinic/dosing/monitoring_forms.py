@@ -13,7 +13,7 @@ from django.utils import timezone
 from ketaclinic import clinical
 from ketaclinic.dosing.forms import VersionForm, VitalsForm
 from ketaclinic.dosing.models import AdverseEvent, ScaleObservation, SessionAlert
-from ketaclinic.dosing.monitoring import RESCUE_ROUTES, RESCUE_UNITS
+from ketaclinic.dosing.monitoring import RESCUE_ROUTES, RESCUE_UNITS, actions_for
 
 
 def new_token() -> str:
@@ -92,6 +92,12 @@ class AckForm(VersionForm):
     medication_route = forms.ChoiceField(
         choices=[("", "—"), *((r, r.upper()) for r in RESCUE_ROUTES)], required=False, label="Route"
     )
+
+    def __init__(self, *args: Any, route: str = "iv", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = set(actions_for(route))
+        field = self.fields["action"]
+        field.choices = [c for c in SessionAlert.Action.choices if c[0] in allowed]  # type: ignore[attr-defined]
 
     def medication_given(self) -> dict[str, Any] | None:
         data = self.cleaned_data

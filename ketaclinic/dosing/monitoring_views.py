@@ -103,7 +103,9 @@ def _forms(panel: Panel, bound: dict[str, Any]) -> dict[str, Any]:
     }
     acks = {}
     for alert in panel.open_alerts:
-        acks[alert.id] = bound.get(f"ack-{alert.id}") or AckForm(prefix=f"ack{alert.id}", initial=dict(version))
+        acks[alert.id] = bound.get(f"ack-{alert.id}") or AckForm(
+            prefix=f"ack{alert.id}", initial=dict(version), route=panel.route
+        )
     out["acks"] = acks
     # An acknowledgement refused because the alert is no longer open has no form left to show its error on.
     out["ack_errors"] = [

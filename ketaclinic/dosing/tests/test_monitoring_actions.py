@@ -436,3 +436,15 @@ def test_it_refuses_adverse_events_outside_monitoring(make_session, clinic: Cast
         monitoring.record_adverse_event(
             make_session(), by=clinic.nurse, kind="headache", severity="mild", outcome="resolved", serious=False
         )
+
+
+def test_an_esketamine_alert_is_not_acknowledged_with_an_infusion_action(dosed: Dosed, clinic: Cast) -> None:
+    from ketaclinic.dosing.monitoring_forms import AckForm
+
+    session = dosed(route="esketamine_nasal", minutes_ago=40)
+    alert = alert_of(session, clinic.nurse)
+    with pytest.raises(DosingError, match="action: choose the action taken: observed, medication_given"):
+        monitoring.acknowledge_alert(alert, by=clinic.nurse, action="infusion_slowed", note="Slowed the pump")
+    offered = [value for value, _ in AckForm(route="esketamine_nasal").fields["action"].choices]
+    assert "infusion_slowed" not in offered and "observed" in offered
+    assert "infusion_stopped" in [value for value, _ in AckForm(route="iv").fields["action"].choices]
