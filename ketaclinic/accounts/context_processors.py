@@ -94,6 +94,15 @@ def navigation(user: Any) -> list[dict[str, str]]:
                 "about": "The controlled-substance log: lots on hand, receiving, waste, counts and the ledger.",
             }
         )
+    if user.can(Perm.RECORD_SESSION):
+        items.append(
+            {
+                "label": "REMS forms",
+                "url": reverse("dosing_site:rems"),
+                "name": "dosing_site",
+                "about": "SPRAVATO REMS monitoring forms still to submit, soonest due first; overdue ones flagged.",
+            }
+        )
     return items
 
 
