@@ -85,11 +85,6 @@ def hard_stops(session: DosingSession) -> frozenset[str]:
     return frozenset({R_DISCHARGE_TIME.id}) if session.is_esketamine else frozenset()
 
 
-def policy_for(session: DosingSession) -> clinical.ClinicPolicy:
-    """The clinic's policy for the session's site (its prescribers' thresholds)."""
-    return clinic_policy(session.site_id)
-
-
 def administration_of(session: DosingSession) -> DoseAdministration | None:
     return DoseAdministration.objects.filter(session=session).select_related("lot").first()
 
@@ -173,7 +168,7 @@ def _criterion(code: str, message: str, citations: Any = ()) -> dict[str, Any]:
 
 
 def minutes_needed(session: DosingSession) -> int:
-    policy = policy_for(session)
+    policy = clinic_policy(session.site_id)
     if session.is_esketamine:
         return int(max(policy.esketamine_min_observation_min, 120))
     return int(policy.ketamine_min_observation_min)
@@ -219,7 +214,7 @@ def readiness(
             baseline_vitals=baseline.as_mapping(),
             symptoms_resolved=symptoms,
             escort_present=escort,
-            policy=policy_for(session),
+            policy=clinic_policy(session.site_id),
             precautions=_precaution_conditions(session),
         )
         unmet += [_criterion(u.code, u.message, u.citations) for u in decision.unmet]

@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.models import AuditEvent
 from ketaclinic.clinical.medications import DrugClass
@@ -35,7 +36,7 @@ from ketaclinic.clinical.safety import R_ALERT_RR, R_ALERT_SPO2, R_DISCHARGE_VIT
 from ketaclinic.consents.actions import valid_consent
 from ketaclinic.consents.models import Consent
 from ketaclinic.dosing.actions import DosingError, _audit, _require, latest_baseline
-from ketaclinic.dosing.discharge import administration_of, dose_started_at, policy_for
+from ketaclinic.dosing.discharge import administration_of, dose_started_at
 from ketaclinic.dosing.models import (
     AdverseEvent,
     DoseAdministration,
@@ -519,7 +520,7 @@ def generate_rems_form(session: DosingSession, *, by: Any) -> RemsForm:
         raise DosingError("state", "the REMS form is filled at discharge")
     values = rems_values(session)
     problems = list(clinical.check_rems_form(values))
-    due = clinical.rems_due_date(session_date(session), policy=policy_for(session))
+    due = clinical.rems_due_date(session_date(session), policy=clinic_policy(session.site_id))
     form = RemsForm.objects.select_for_update().filter(session=session).first()
     if form is not None and form.submitted_at is not None:
         raise DosingError("rems_form", "already submitted; the submitted form cannot change")

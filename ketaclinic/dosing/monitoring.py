@@ -66,11 +66,6 @@ ESCALATION_SOURCE = "dosing.sessionalert"
 AE_SOURCE = "dosing.adverseevent"
 
 
-def site_policy(site: Any) -> clinical.ClinicPolicy:
-    """The clinic policy in force at ``site`` (its prescribers' thresholds; the guideline defaults for ``None``)."""
-    return clinic_policy(site)
-
-
 # --- The timeline -----------------------------------------------------------------------------------------------
 
 
@@ -112,7 +107,7 @@ def dose_minutes(session: DosingSession) -> float:
 def schedule(session: DosingSession, policy: clinical.ClinicPolicy | None = None) -> tuple[clinical.Timepoint, ...]:
     """The session's protocol timepoints (``clinical.monitoring_timepoints`` for its route and dose length)."""
     return clinical.monitoring_timepoints(
-        session.route, dose_minutes=dose_minutes(session), policy=policy or site_policy(session.site)
+        session.route, dose_minutes=dose_minutes(session), policy=policy or clinic_policy(session.site)
     )
 
 
@@ -171,7 +166,7 @@ def timeline_for(
     policy: clinical.ClinicPolicy | None = None,
 ) -> Timeline:
     """:func:`timeline` from plain values (the monitor fragment reads them in one query)."""
-    policy = policy or site_policy(None)
+    policy = policy or clinic_policy(None)
     minute = minutes_since(start, now or timezone.now())
     clamped = -1.0e3 if minute is None else max(-1.0e3, min(minute, 1.4e3))
     try:
@@ -187,7 +182,7 @@ def _match(session: DosingSession, what: Due, at: dt.datetime) -> int | None:
     minute = minutes_since(start, at)
     if minute is None:
         return None
-    policy = site_policy(session.site)
+    policy = clinic_policy(session.site)
     done = fulfilled(session.vitals.all(), session.observations.all())
     return clinical.match_timepoint(
         schedule(session, policy), what, minute=max(-1.0e3, min(minute, 1.4e3)), fulfilled=done, policy=policy
@@ -339,7 +334,7 @@ def record_session_vitals(
     )
     _audit(Action.CREATE, sign, session, by, timepoint_min=sign.timepoint_min)
     baseline = latest_baseline(session)
-    policy = site_policy(session.site)
+    policy = clinic_policy(session.site)
     found = clinical.evaluate_vitals(baseline.as_mapping() if baseline else {}, sign.as_mapping(), policy=policy)
     alerts = _raise_alerts(session, found, by, now, vital_sign=sign)
     return Recorded(sign, tuple(alerts))
@@ -374,7 +369,7 @@ def record_scale(
     _monitoring(session, "scales")
     if instrument not in ScaleObservation.Instrument.values:
         raise DosingError("instrument", f"one of {', '.join(ScaleObservation.Instrument.values)}")
-    policy = site_policy(session.site)
+    policy = clinic_policy(session.site)
     try:
         scored = clinical.score(instrument, dict(answers), policy=policy)
     except ValueError as error:
@@ -529,7 +524,7 @@ def _escalate(pk: int, now: dt.datetime) -> int:
     session = alert.session
     if alert.acknowledged_at is not None or alert.escalated_at is not None:
         return 0
-    if not clinical.alert_escalation_due(alert.raised_at, now, policy=site_policy(session.site)):
+    if not clinical.alert_escalation_due(alert.raised_at, now, policy=clinic_policy(session.site)):
         return 0
     task = raise_task(
         session.patient,

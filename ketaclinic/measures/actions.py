@@ -10,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.audit.actions import Action, record
 from ketaclinic.measures.models import MeasureDue, QuestionnaireResponse
-from ketaclinic.measures.schedule import active_course, policy
+from ketaclinic.measures.schedule import active_course
 from ketaclinic.tasks.actions import raise_task
 from ketaclinic.tasks.models import Task
 
@@ -139,7 +140,7 @@ def raise_risk_followup(response: QuestionnaireResponse) -> Task | None:
     tier = clinical.risk_tier([_screen(r.instrument, r.flags) for r in group])
     if tier is None:
         return None
-    due_at = clinical.followup_due(tier, timezone.now(), policy(response.site_id))
+    due_at = clinical.followup_due(tier, timezone.now(), clinic_policy(response.site_id))
     existing = (
         Task.objects.select_for_update()
         .filter(

@@ -44,11 +44,6 @@ def licensed_instruments() -> frozenset[str]:
     return frozenset(getattr(settings, "MEASURES_LICENSED_INSTRUMENTS", ()))
 
 
-def policy(site: Any = None) -> clinical.ClinicPolicy:
-    """The clinical policy in force at ``site`` (a Site or its id): its prescribers' thresholds over the defaults."""
-    return clinic_policy(site)
-
-
 def course_sessions(course: Any) -> list[clinical.SessionTime]:
     """The course's standing sessions (booked, checked in, completed) as the clinical core sees them."""
     rows = (
@@ -75,7 +70,7 @@ def sync_schedule(course: Any) -> SyncResult:
             course_sessions(course),
             opened_at=course.opened_at,
             licensed=licensed_instruments(),
-            policy=policy(course.site_id),
+            policy=clinic_policy(course.site_id),
         )
     }
     existing = {row.key: row for row in MeasureDue.objects.select_for_update().filter(course=course)}

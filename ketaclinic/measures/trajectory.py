@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.clinical import Instrument, OutcomeStatus
 from ketaclinic.measures.models import QuestionnaireResponse
-from ketaclinic.measures.schedule import policy
 from ketaclinic.scheduling.models import Appointment
 
 #: Trajectory status → badge class and plain words for patients.
@@ -155,7 +155,7 @@ def _build(
             series.since_last_session = latest.score - reference[-1].score
     outcome = instrument.higher_is_worse and instrument.total_range is not None
     if outcome and baseline.score:
-        the_policy = policy(site_id)
+        the_policy = clinic_policy(site_id)
         series.response_line = baseline.score * (1 - the_policy.response_reduction_pct / 100)
         change = clinical.classify_change(instrument, baseline.score, baseline.score, policy=the_policy)
         series.remission_line = change.remission_threshold
