@@ -12,6 +12,7 @@ from ketaclinic.consents.models import Consent
 from ketaclinic.patients.actions import register_patient
 from ketaclinic.portal.actions import create_link
 from ketaclinic.portal.models import PortalLink
+from ketaclinic.tests.browser import expect
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -42,7 +43,7 @@ def test_it_lets_a_coordinator_run_an_in_clinic_signing_and_download_the_pdf(
 
     page.goto(f"{live_server.url}/patients/{patient.pk}/consents/")
     page.locator("#kind-ketamine_treatment").locator("xpath=..").get_by_role("link", name="Sign in clinic").click()
-    assert page.get_by_text("Racemic ketamine for depression is off-label.").is_visible()
+    expect(page.get_by_text("Racemic ketamine for depression is off-label.")).to_be_visible()
 
     page.get_by_label("Patient's full legal name, typed by the patient").fill("Juniper Oakhust")
     page.get_by_label("The patient has read this text").check()
@@ -54,7 +55,7 @@ def test_it_lets_a_coordinator_run_an_in_clinic_signing_and_download_the_pdf(
     page.get_by_label("Patient's full legal name, typed by the patient").fill("juniper oakhurst")
     page.get_by_role("button", name="Sign and store").click()
     page.wait_for_url(f"{live_server.url}/patients/{patient.pk}/consents/")
-    assert page.get_by_text("signed and stored as a PDF").is_visible()
+    expect(page.get_by_text("signed and stored as a PDF")).to_be_visible()
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download PDF").click()
@@ -75,7 +76,7 @@ def test_it_lets_a_patient_sign_through_a_link_on_a_phone(page: Page, live_serve
 
     page.goto(f"{live_server.url}/p/{token}/consent/")
     page.get_by_role("link", name="Read and sign").nth(1).click()  # SPRAVATO REMS enrolment
-    assert page.get_by_text("at least 2 hours after each dose").is_visible()
+    expect(page.get_by_text("at least 2 hours after each dose")).to_be_visible()
     page.get_by_label("Type your full name").fill("Juniper Oakhurst")
     page.get_by_label("I have read the text above and I agree.").check()
     page.get_by_role("button", name="Sign").click()

@@ -15,7 +15,7 @@ from ketaclinic.courses.tests.conftest import make_eligible, new_patient, open_c
 from ketaclinic.scheduling.models import Appointment
 from ketaclinic.screening.actions import mark_section_reviewed
 from ketaclinic.screening.tests.conftest import add_trd_history
-from ketaclinic.tests.browser import shot, sign_in, sign_out
+from ketaclinic.tests.browser import expect, shot, sign_in, sign_out
 
 if TYPE_CHECKING:
     pass
@@ -52,7 +52,7 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     page.get_by_label("Racemic ketamine 0.5 mg/kg IV over 40 min").check()
     preview = page.locator("#dose-preview")
     preview.get_by_text("36.2 mg").wait_for()  # 0.5 mg/kg × 72.4 kg
-    assert "actual weight 72.4 kg" in preview.inner_text()
+    expect(preview).to_contain_text("actual weight 72.4 kg")
     page.get_by_label("Starting dose (mg/kg)").fill("0.6")
     page.get_by_label("Starting dose (mg/kg)").press("Tab")  # leaving the field updates the preview
     preview.get_by_text("43.4 mg").wait_for()
@@ -62,13 +62,13 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     page.get_by_text("Course opened: Racemic ketamine 0.5 mg/kg IV over 40 min.").wait_for()
     course = Course.objects.get(patient=patient)
     assert course.current_dose_order().mg_per_kg == Decimal("0.600")
-    assert page.locator("#status .course-status").inner_text() == "Planned"
+    expect(page.locator("#status .course-status")).to_have_text("Planned")
     sign_out(page)
 
     # The coordinator previews the induction dates and books them in one step.
     sign_in(page, base, "coordinator", cast.password)
     page.goto(f"{base}/patients/{patient.pk}/courses/{course.pk}/")
-    assert page.locator("#dose").count() == 0  # the front desk does not see the dose
+    expect(page.locator("#dose")).to_have_count(0)  # the front desk does not see the dose
     page.get_by_role("link", name="Plan and book sessions").click()
     page.get_by_label("First session on or after").fill(monday.isoformat())
     page.get_by_label("Preferred time (clinic time)").fill("09:00")
@@ -86,12 +86,12 @@ def test_a_prescriber_opens_an_iv_course_and_the_coordinator_books_and_moves_a_s
     page.get_by_role("button", name="Move the session").click()
     page.get_by_text("Session 3 moved; the spacing still holds.").wait_for()
     row = page.locator("#session-3")
-    assert f"{friday:%a %Y-%m-%d} 14:00" in row.inner_text()
-    assert "OK" in row.inner_text()
+    expect(row).to_contain_text(f"{friday:%a %Y-%m-%d} 14:00")
+    expect(row).to_contain_text("OK")
     shot(page, "courses-2-moved", full_page=False)
     third.refresh_from_db()
     assert f"{third.starts_at.astimezone(site.zone):%H:%M}" == "14:00"
 
     # The patient's schedule shows the moved session too.
     page.goto(f"{base}/schedule/patients/{patient.pk}/")
-    assert page.get_by_text("14:00").first.is_visible()
+    expect(page.get_by_text("14:00").first).to_be_visible()

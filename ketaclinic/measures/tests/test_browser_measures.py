@@ -23,7 +23,7 @@ from ketaclinic.scheduling.models import Appointment
 from ketaclinic.screening.actions import mark_section_reviewed
 from ketaclinic.screening.tests.conftest import add_trd_history
 from ketaclinic.tasks.models import Task
-from ketaclinic.tests.browser import choose, shot, sign_in
+from ketaclinic.tests.browser import choose, expect, shot, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -67,18 +67,18 @@ def test_a_patient_completes_a_due_phq9_on_a_phone_and_the_clinician_sees_point_
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/p/{token}/")
     page.wait_for_url(f"**/p/{token}/questionnaire/")
-    assert page.get_by_role("heading", level=1).inner_text() == "Your questionnaires"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your questionnaires")
     page.get_by_role("link", name="PHQ-9").click()
     for n in range(1, 9):
         choose(page, f"q{n}", "Several days")
     page.get_by_role("button", name="Send").click()
     # A half-finished form: item 9 is marked, the other answers stay chosen.
-    assert page.get_by_text("Some questions still need an answer").is_visible()
+    expect(page.get_by_text("Some questions still need an answer")).to_be_visible()
     assert page.locator("#q-q1 input[value='1']").is_checked()
     choose(page, "q9", "Several days")
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(f"**/p/{token}/questionnaire/support/")
-    assert page.get_by_text("If you are in danger now call 911.").is_visible()
+    expect(page.get_by_text("If you are in danger now call 911.")).to_be_visible()
     call = page.get_by_role("link", name="Call 988")
     box = call.bounding_box()
     assert box is not None and box["height"] >= 44
@@ -93,15 +93,15 @@ def test_a_patient_completes_a_due_phq9_on_a_phone_and_the_clinician_sees_point_
 
     page.set_viewport_size({"width": 1024, "height": 768})
     sign_in(page, live_server.url, cast.prescriber.username, cast.password)
-    assert page.locator("#task-alerts").get_by_text("Suicide-risk follow-up: positive PHQ-9").is_visible()
+    expect(page.locator("#task-alerts").get_by_text("Suicide-risk follow-up: positive PHQ-9")).to_be_visible()
     page.goto(f"{live_server.url}/patients/{patient.pk}/measures/trajectory/")
     chart = page.locator("#chart-phq9")
-    assert chart.locator("circle").count() == 2
-    assert chart.locator("circle[data-score='9']").count() == 1
-    assert chart.locator("path[data-session]").count() == 1
-    assert chart.locator("[data-latest]").inner_text() == "9"
-    assert chart.locator("[data-status]").inner_text() == "Responder"
+    expect(chart.locator("circle")).to_have_count(2)
+    expect(chart.locator("circle[data-score='9']")).to_have_count(1)
+    expect(chart.locator("path[data-session]")).to_have_count(1)
+    expect(chart.locator("[data-latest]")).to_have_text("9")
+    expect(chart.locator("[data-status]")).to_have_text("Responder")
     shot(page, "measures-trajectory")
     chart.get_by_role("link", name="PHQ-9").click()
     page.wait_for_url("**/measures/trajectory/phq9/")
-    assert page.locator(f"#response-{stored.pk}").is_visible()
+    expect(page.locator(f"#response-{stored.pk}")).to_be_visible()

@@ -15,7 +15,7 @@ from ketaclinic.portal import actions
 from ketaclinic.portal.intake import HISTORY_QUESTIONS
 from ketaclinic.portal.models import IntakeSubmission, PortalLink
 from ketaclinic.tasks.models import Task
-from ketaclinic.tests.browser import choose
+from ketaclinic.tests.browser import choose, expect
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -37,14 +37,14 @@ def test_a_patient_completes_the_intake_on_a_phone_and_gets_crisis_help(
     page.set_viewport_size({"width": 390, "height": 844})
 
     page.goto(f"{live_server.url}/p/{token}/")
-    assert page.get_by_role("heading", level=1).inner_text() == "Hello Robin"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello Robin")
     page.get_by_role("button", name="Start").click()
 
     # Contact: a typo first — the error shows next to the field and what was typed stays.
     page.get_by_label("Your e-mail address").fill("robin@")
     page.get_by_label("Emergency contact: name").fill("Sam Contact")
     page.get_by_role("button", name="Save and continue").click()
-    assert page.get_by_text("E-mail: enter an address like name@example.com.").is_visible()
+    expect(page.get_by_text("E-mail: enter an address like name@example.com.")).to_be_visible()
     assert page.get_by_label("Emergency contact: name").input_value() == "Sam Contact"
     page.get_by_label("Your e-mail address").fill("robin@example.invalid")
     page.get_by_role("button", name="Save and continue").click()
@@ -75,9 +75,9 @@ def test_a_patient_completes_the_intake_on_a_phone_and_gets_crisis_help(
 
     # At once, before the intake is sent: crisis help, and the clinic already has the urgent task.
     page.wait_for_url(f"**/p/{token}/intake/phq9/support/")
-    assert page.get_by_text("If you are in danger now call 911.").is_visible()
-    assert page.get_by_text("Call or text 988 (Suicide & Crisis Lifeline), available 24/7").first.is_visible()
-    assert page.get_by_role("link", name="Call the clinic: 312 555 0100").is_visible()
+    expect(page.get_by_text("If you are in danger now call 911.")).to_be_visible()
+    expect(page.get_by_text("Call or text 988 (Suicide & Crisis Lifeline), available 24/7").first).to_be_visible()
+    expect(page.get_by_role("link", name="Call the clinic: 312 555 0100")).to_be_visible()
     task = Task.objects.get(patient=patient, kind=Task.Kind.SUICIDE_RISK)
     assert task.priority == Task.Priority.URGENT and task.status == Task.Status.OPEN
     assert not IntakeSubmission.objects.exists()
@@ -93,20 +93,21 @@ def test_a_patient_completes_the_intake_on_a_phone_and_gets_crisis_help(
 
     # C-SSRS skip logic in the browser: the follow-ups appear only after a "yes".
     page.wait_for_url(f"**/p/{token}/intake/cssrs/")
-    assert page.locator("#q-q3").is_hidden() and page.locator("#q-q6_past_3_months").is_hidden()
+    expect(page.locator("#q-q3")).to_be_hidden()
+    expect(page.locator("#q-q6_past_3_months")).to_be_hidden()
     choose(page, "q1", "No")
     choose(page, "q2", "Yes")
-    assert page.locator("#q-q3").is_visible()
+    expect(page.locator("#q-q3")).to_be_visible()
     choose(page, "q2", "No")
-    assert page.locator("#q-q3").is_hidden()
+    expect(page.locator("#q-q3")).to_be_hidden()
     choose(page, "q6", "No")
     page.get_by_role("button", name="Save and continue").click()
 
     page.wait_for_url(f"**/p/{token}/intake/review/")
-    assert page.get_by_text("clonazepam — 0.5 mg at night").is_visible()
-    assert page.get_by_text("Help is available now").is_visible()  # the reminder stays
+    expect(page.get_by_text("clonazepam — 0.5 mg at night")).to_be_visible()
+    expect(page.get_by_text("Help is available now")).to_be_visible()  # the reminder stays
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Thank you — your answers are with the clinic"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you — your answers are with the clinic")
 
     # Nothing is wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -118,4 +119,4 @@ def test_a_patient_completes_the_intake_on_a_phone_and_gets_crisis_help(
     assert link.state == "completed"
 
     page.goto(f"{live_server.url}/p/{token}/")
-    assert page.get_by_role("heading", level=1).inner_text() == "This link has already been used"
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has already been used")

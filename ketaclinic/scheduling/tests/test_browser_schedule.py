@@ -13,7 +13,7 @@ from django.utils import timezone
 from ketaclinic.scheduling.actions import book_appointment
 from ketaclinic.scheduling.models import Appointment, AppointmentType
 from ketaclinic.scheduling.tests.conftest import CHICAGO, ensure_appointment_types, put_on_shift
-from ketaclinic.tests.browser import shot, sign_in
+from ketaclinic.tests.browser import expect, shot, sign_in
 
 if TYPE_CHECKING:
     pass
@@ -59,11 +59,11 @@ def test_the_front_desk_books_takes_an_alternative_and_reschedules(page, live_se
     page.get_by_label("Chair or room").select_option(label="Chair 1")
     page.get_by_role("button", name="Book", exact=True).click()
 
-    assert page.get_by_text("Chair 1 is booked 10:00–11:10").is_visible()
+    expect(page.get_by_text("Chair 1 is booked 10:00–11:10")).to_be_visible()
     assert page.locator("#id_time").input_value() == "10:30"  # what was typed is kept
     shot(page, "schedule-0-conflict")
     page.get_by_role("button", name=f"{monday:%a %d %b} 10:30–11:40 · Chair 2").click()
-    assert page.get_by_text("Booked IV infusion session for Morgan Quill").is_visible()
+    expect(page.get_by_text("Booked IV infusion session for Morgan Quill")).to_be_visible()
     booked = Appointment.objects.get(patient=patient)
     assert booked.resource == chairs[1]
 
@@ -72,10 +72,11 @@ def test_the_front_desk_books_takes_an_alternative_and_reschedules(page, live_se
     page.get_by_label("Free times from").fill(wednesday.isoformat())
     page.get_by_role("button", name="Show free times from this day").click()
     page.get_by_role("button", name=f"{wednesday:%a %d %b} 08:00–09:10 · Chair 2").click()
-    assert page.get_by_text(f"Moved to {wednesday:%a %d %b %Y} at 08:00.").is_visible()
+    expect(page.get_by_text(f"Moved to {wednesday:%a %d %b %Y} at 08:00.")).to_be_visible()
     shot(page, "schedule-1-moved")
 
     page.goto(f"{base}/schedule/?date={wednesday.isoformat()}")
     block = page.locator("a.block", has_text="Morgan Quill")
-    assert block.is_visible() and "08:00–09:10" in block.inner_text()
+    expect(block).to_be_visible()
+    expect(block).to_contain_text("08:00–09:10")
     shot(page, "schedule-2-day")
