@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ketaclinic.accounts.roles import ROLE_PERMISSIONS, Perm, Role
 from ketaclinic.audit.actions import Action, record
-from ketaclinic.dosing import monitoring
+from ketaclinic.dosing import monitoring, monitoring_markup
 from ketaclinic.dosing.access import AUDIT_AS, access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.models import DosingSession, ScaleObservation, SessionAlert
@@ -127,6 +127,7 @@ def context_for(
     writable = allowed and panel.state in monitoring.MONITOR_STATES
     forms_ = _forms(panel, bound or {}) if writable else {}
     open_alerts = panel.open_alerts
+    rows = list(reversed(panel.in_session[-TABLE_ROWS:]))
     return {
         "mon": panel,
         "mon_patient_id": patient_id,
@@ -137,12 +138,15 @@ def context_for(
         "mon_chart": _chart(panel),
         "mon_timeline": line,
         "mon_overdue": line.overdue,
-        "mon_rows": list(reversed(panel.in_session[-TABLE_ROWS:])),
+        "mon_rows": rows,
+        "mon_table": monitoring_markup.readings_rows(rows, zone),
+        "mon_timepoints": monitoring_markup.timepoint_items(line.statuses),
         "mon_open_alerts": [(a, forms_.get("acks", {}).get(a.id)) for a in open_alerts],
         "mon_urgent": any(a.level == "urgent" for a in open_alerts),
         "mon_forms": forms_,
         "mon_quick_scales": QUICK_SCALES,
         "mon_phq9": phq9_points(panel),
+        "mon_phq9_strip": monitoring_markup.phq9_strip(panel.phq9, zone),
         "mon_note": panel.note,
     }
 

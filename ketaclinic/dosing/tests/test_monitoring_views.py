@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.accounts.tests.matrix import PermissionMatrix
@@ -365,7 +366,15 @@ def test_only_session_staff_of_the_site_may_post(dosed: Dosed, client: Client, c
 
 @pytest.mark.parametrize("sites", [1, 2])
 def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, clinic: Cast, sites: int) -> None:
-    from ketaclinic.dosing.monitoring_panel import panel_query, panel_rows
+    from ketaclinic.dosing.monitoring_panel import build_panel, panel_query, panel_rows
+
+    def aware(row: tuple) -> tuple:  # the driver's times (SQLite: UTC text) as the ORM gives them
+        return tuple(
+            (dt.datetime.fromisoformat(v) if isinstance(v, str) else v).replace(tzinfo=dt.UTC)
+            if i in (2, 3, 4) and v is not None
+            else v
+            for i, v in enumerate(row)
+        )
 
     session = dosed(route="esketamine_nasal", minutes_ago=50, state="monitoring")
     monitoring.record_session_vitals(session, by=clinic.nurse, vitals={**CALM, "systolic_mmhg": 172})
@@ -374,8 +383,11 @@ def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, c
     SessionNote.objects.create(session=session, text="Draft.", written_by=clinic.nurse)
     site_ids = [session.site_id, clinic.site_b.pk][:sites]
     expected = sorted(panel_query(session.pk, session.patient_id, site_ids, clinic.nurse.pk), key=repr)
-    got = sorted(panel_rows(session.pk, session.patient_id, site_ids, clinic.nurse.pk), key=repr)
+    rows = panel_rows(session.pk, session.patient_id, site_ids, clinic.nurse.pk)
+    got = sorted((aware(r) for r in rows), key=repr)
     assert got == expected and len(got) > 8
+    now = timezone.now()
+    assert build_panel(rows, now=now) == build_panel(expected, now=now)
     assert {row[0] for row in got} >= {"session", "dose", "vital", "scale", "alert", "phq9", "note", "role"}
     other = dosed(minutes_ago=10)
     assert [r for r in panel_rows(other.pk, other.patient_id, site_ids, clinic.nurse.pk) if r[0] == "session"]
