@@ -1,5 +1,6 @@
 """Gunicorn settings: WSGI with persistent database connections (sync views under ASGI measured 4–5x slower)."""
 
+import gc
 import os
 import threading
 
@@ -14,7 +15,13 @@ logger_class = "ketaclinic.access_log.RedactingLogger"
 
 
 def post_worker_init(worker):
-    """Each worker reports a heartbeat for the `web` process every 30 seconds."""
+    """Each worker freezes what start-up allocated out of the garbage collector's sight, and reports a heartbeat for
+    the `web` process every 30 seconds."""
+    # Django, the URLconf, templates and the clinical catalogue are ~100,000 long-lived objects; left in the
+    # collector's generations, every full collection walks them all again (~45 ms each here, see
+    # docs/benchmarks.md). Frozen, a collection only looks at what requests allocate.
+    gc.collect()
+    gc.freeze()
 
     def beat_forever():
         import time
