@@ -22,27 +22,26 @@ within 1.3 × SQLite.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import random
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import urllib.parse
-from http.client import HTTPConnection
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench" / "support"  # session_page_data, session_page_settings, session_page_urls
-CACHE = ROOT / "var" / "bench-cache"
-SECRET = "bench-only-key-not-secret-" + "x" * 40  # shared by this process and the gunicorn workers
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+from page_bench import (
+    add_common_arguments,
+    cache_key,
+    interleaved,
+    percentile,
+    run_child,
+    run_children,
+    serve_and_load,
+    session_cookie,
+    statements,
+    verdict,
+)
+
 TARGETS = {"p50_ratio": 1.5, "statements": 5, "p99_ms": 15.0, "rps": 300.0, "pg_over_sqlite": 1.3}
 
 
@@ -50,17 +49,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="share of 5,000 patients / 30,000 sessions (1.0)")
     parser.add_argument("--target", default="dosing:monitor", help="URL name of the page (args patient_id, session_id)")
-    parser.add_argument("--requests", type=int, default=400, help="single-user requests per handler (400)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per handler (10)")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--db", choices=["auto", "sqlite", "postgres"], default="auto",
-                        help="auto: SQLite, and PostgreSQL too when DATABASE_URL is one")  # fmt: skip
-    parser.add_argument("--show-sql", action="store_true", help="print the statements of one request of each")
-    parser.add_argument("--no-cache", action="store_true", help="regenerate the SQLite database")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
+    add_common_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -71,23 +60,9 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     if args.child:
         return child(args)
-    postgres = os.environ.get("DATABASE_URL", "")
-    vendors = ["sqlite", "postgres"] if args.db == "auto" and postgres.startswith("postgres") else [args.db]
-    if vendors == ["auto"]:
-        vendors = ["sqlite"]
-    if "postgres" in vendors and not postgres.startswith("postgres"):
-        print("--db postgres needs DATABASE_URL=postgres://…", file=sys.stderr)
-        return 2
-    results = {}
-    for vendor in vendors:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-            path = out.name
-        command = [sys.executable, __file__, *argv, "--child", "--db", vendor, "--result", path]
-        done = subprocess.run(command, check=False)  # noqa: S603 - this very script
-        if done.returncode:
-            return done.returncode
-        results[vendor] = json.loads(Path(path).read_text())
-        os.unlink(path)
+    results = run_children(__file__, argv, args.db)
+    if isinstance(results, int):
+        return results
     if len(results) == 2:
         sqlite, pg = results["sqlite"], results["postgres"]
         print()
@@ -102,101 +77,30 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 # --- the child: one database ----------------------------------------------------------------------------------------
 
 
-def schema_key(args: argparse.Namespace) -> str:
-    sys.path.insert(0, str(BENCH))
+def child(args: argparse.Namespace) -> int:
     from session_page_data import GENERATOR_VERSION
 
-    digest = hashlib.sha256(f"{GENERATOR_VERSION}|{args.scale}|{args.seed}".encode())
-    for migration in sorted(ROOT.glob("ketaclinic/*/migrations/*.py")):
-        digest.update(migration.relative_to(ROOT).as_posix().encode())
-        digest.update(migration.read_bytes())
-    return digest.hexdigest()[:16]
+    def generate(connection: object) -> None:
+        from session_page_data import generate
 
+        generate(connection, scale=args.scale, seed=args.seed, say=lambda line: print(line, flush=True))
 
-def child(args: argparse.Namespace) -> int:
-    sys.path[:0] = [str(ROOT), str(BENCH)]
-    tmp = Path(tempfile.mkdtemp(prefix="ketaclinic-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "session_page_settings"
-    os.environ["SECRET_KEY"] = SECRET
-    os.environ["KETACLINIC_VAR_DIR"] = str(tmp)
-    cached = None
-    pg_admin, pg_name = None, None
-    if args.db == "sqlite":
-        database = tmp / "bench.sqlite3"
-        cached = CACHE / f"session_page-{schema_key(args)}.sqlite3"
-        if cached.exists() and not args.no_cache:
-            print(f"Using the cached database {cached.relative_to(ROOT)}", flush=True)
-            shutil.copyfile(cached, database)
-            cached = None  # nothing to store afterwards
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    else:
-        pg_admin = os.environ["DATABASE_URL"]
-        pg_name = f"kc_bench_session_page_{os.getpid()}"
-        create_pg(pg_admin, pg_name)
-        os.environ["DATABASE_URL"] = urllib.parse.urlunsplit(
-            urllib.parse.urlsplit(pg_admin)._replace(path=f"/{pg_name}")
-        )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    try:
-        if args.db == "postgres" or cached is not None:
-            print(f"Building the {connection.vendor} database at scale {args.scale}…", flush=True)
-            call_command("migrate", verbosity=0)
-            from session_page_data import generate
-
-            generate(connection, scale=args.scale, seed=args.seed, say=lambda line: print(line, flush=True))
-            if cached is not None:
-                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                connection.close()
-                CACHE.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(connection.settings_dict["NAME"]), cached.with_suffix(".part"))
-                cached.with_suffix(".part").replace(cached)
-                print(f"Cached as {cached.relative_to(ROOT)}", flush=True)
-        result = measure(args, tmp)
-    finally:
-        connection.close()
-        if pg_name is not None and pg_admin is not None:
-            drop_pg(pg_admin, pg_name)
-        shutil.rmtree(tmp, ignore_errors=True)
-    Path(args.result).write_text(json.dumps(result))
-    return 0
-
-
-def create_pg(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_pg(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))]
+    return run_child(
+        args,
+        name="session_page",
+        settings="session_page_settings",
+        key=cache_key(GENERATOR_VERSION, args.scale, args.seed),
+        generate=generate,
+        measure=lambda tmp: measure(args, tmp),
+    )
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> dict:
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
     from ketaclinic.accounts.models import User
@@ -219,34 +123,13 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
     vitals.execute("SELECT COUNT(*) FROM dosing_vitalsign")
     vital_rows = vitals.fetchone()[0]
 
-    def get(url: str) -> float:
-        began = time.perf_counter()
-        response = client.get(url)
-        elapsed = time.perf_counter() - began
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-        return elapsed
-
-    for url in pages[:20] + floors[:20]:  # warm up templates, caches and the connection
-        get(url)
-    page_times, floor_times = [], []
-    for page_url, floor_url in zip(pages, floors, strict=True):  # interleaved, so that drift hits both alike
-        page_times.append(get(page_url))
-        floor_times.append(get(floor_url))
-    with CaptureQueriesContext(connection) as page_queries:
-        get(pages[0])
-    with CaptureQueriesContext(connection) as floor_queries:
-        get(floors[0])
+    page_times, floor_times = interleaved(client, pages, floors)
+    page_statements = statements(client, pages[0], show="page" if args.show_sql else "")
+    floor_statements = statements(client, floors[0], show="floor" if args.show_sql else "")
     floor_own = 3  # the raw handler's own statements; the rest of its count is the middleware's
-    if args.show_sql:
-        for name, captured in (("page", page_queries), ("floor", floor_queries)):
-            print(f"Statements of one {name} request:")
-            for query in captured.captured_queries:
-                print(f"  {query['time']:>6} s  {' '.join(query['sql'].split())[:140]}")
 
     print(f"Load: {args.concurrency} clients against gunicorn with {args.workers} workers, {args.duration:.0f} s each…")
-    cookie = f"{client.cookies['sessionid'].key}={client.cookies['sessionid'].value}"
-    rps_page, load_page, rps_floor, load_floor = serve_and_load(args, tmp, cookie, pages, floors)
+    rps_page, load_page, rps_floor, load_floor = serve_and_load(args, tmp, session_cookie(client), pages, floors)
 
     ms = 1000
     result = {
@@ -259,9 +142,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
         "page_p99": percentile(page_times, 99) * ms,
         "floor_p50": statistics.median(floor_times) * ms,
         "floor_p99": percentile(floor_times, 99) * ms,
-        "page_statements": len(page_queries),
-        "floor_statements": len(floor_queries),
-        "middleware_statements": len(floor_queries) - floor_own,
+        "page_statements": page_statements,
+        "floor_statements": floor_statements,
+        "middleware_statements": floor_statements - floor_own,
         "rps": rps_page,
         "rps_floor": rps_floor,
         "load_p50": load_page,
@@ -299,100 +182,6 @@ def report(r: dict, args: argparse.Namespace) -> None:
             f"{r['rps'] / r['rps_floor']:>7.2f}×   ≥ {TARGETS['rps']:.0f}: {verdict(r['rps'] >= TARGETS['rps'])}"
         )
         print(f"{'  latency under load p50 ms':34}{r['load_p50']:>10.1f}{r['load_floor_p50']:>10.1f}")
-
-
-# --- gunicorn and the load client -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve_and_load(
-    args: argparse.Namespace, tmp: Path, cookie: str, pages: list[str], floors: list[str]
-) -> tuple[float, float, float, float]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(args.workers),
-    }
-    log = (tmp / "gunicorn.log").open("w")
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "ketaclinic.wsgi:application"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"gunicorn did not start: see {tmp / 'gunicorn.log'}")
-            time.sleep(0.2)
-        load(port, cookie, pages, args.concurrency, 2.0)  # warm up both workers
-        rps_page, lat_page = load(port, cookie, pages, args.concurrency, args.duration)
-        rps_floor, lat_floor = load(port, cookie, floors, args.concurrency, args.duration)
-        return rps_page, lat_page, rps_floor, lat_floor
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-        log.close()
-
-
-def load(port: int, cookie: str, urls: list[str], clients: int, seconds: float) -> tuple[float, float]:
-    """``clients`` threads, each sending GETs back to back for ``seconds``; answers/s and the median latency."""
-    stop = time.monotonic() + seconds
-    latencies: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-
-    def run(offset: int) -> None:
-        conn = HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
-        n = offset
-        while time.monotonic() < stop:
-            url = urls[n % len(urls)]
-            n += clients
-            began = time.perf_counter()
-            try:
-                conn.request("GET", url, headers={"Cookie": cookie})
-                response = conn.getresponse()
-                response.read()
-            except OSError as error:
-                conn.close()
-                failures.append(str(error))
-                continue
-            mine.append(time.perf_counter() - began)
-            if response.status != 200:
-                failures.append(f"{url}: {response.status}")
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    began = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - began
-    if failures:
-        raise SystemExit(f"{len(failures)} failed requests under load, e.g. {failures[0]}")
-    return len(latencies) / elapsed, statistics.median(latencies) * 1000 if latencies else 0.0
 
 
 if __name__ == "__main__":

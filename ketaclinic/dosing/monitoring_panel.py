@@ -4,7 +4,8 @@ The panel is polled every 15 s by every screen watching a session, for hours, wi
 bedside monitor; so the read must not grow with the number of rows or kinds of row. One ``UNION ALL`` brings the
 session header, the dose start, the esketamine devices, every vital sign, scale observation, alert, adverse event and
 rescue medication of the session, the patient's PHQ-9 history, the session note's header and the reader's roles,
-each as a row of the same 18 typed columns (:data:`COLUMNS`); :func:`load_panel` turns them back into plain objects.
+each as a row of the same 18 typed columns (:data:`COLUMNS`, composed once per database and number of sites by
+:class:`~ketaclinic.typed_union.TypedUnion`); :func:`load_panel` turns them back into plain objects.
 Only the session branch checks access (the patient's site among the reader's sites): without that row the caller
 answers 404 and the other rows are thrown away unread.
 """
@@ -18,21 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db import connection
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    DateTimeField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    QuerySet,
-    TextField,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast
+from django.db.models import Case, FloatField, QuerySet, Value, When
 from django.utils import timezone
 
 from ketaclinic.clinical import Due
@@ -49,34 +36,14 @@ from ketaclinic.dosing.models import (
     VitalSign,
 )
 from ketaclinic.measures.models import QuestionnaireResponse
+from ketaclinic.typed_union import TypedUnion
+from ketaclinic.typed_union import aware as _aware
 
 COLUMNS = ("kind", "ref", "at", "at2", "at3", *(f"n{i}" for i in range(1, 8)), *(f"s{i}" for i in range(1, 7)))
-_FIELD: dict[str, Any] = {"ref": BigIntegerField(), "at": DateTimeField(), "n": FloatField(), "s": TextField()}
+UNION = TypedUnion(COLUMNS)
+_branch = UNION.branch
 #: How many PHQ-9 scores the panel shows (newest last).
 PHQ9_HISTORY = 12
-
-
-def _field(column: str) -> Any:
-    return _FIELD[column] if column in _FIELD else _FIELD[column.rstrip("0123456789")]
-
-
-def _typed(column: str, value: Any) -> Any:
-    out = _field(column).__class__()
-    if value is None:
-        return Cast(Value(None), out)
-    if isinstance(value, str):
-        # Real columns keep their SQL type; only the Python-side type is declared (no cast, so no precision lost).
-        if column.startswith("n") or column == "ref":
-            return Cast(F(value), out)
-        return ExpressionWrapper(F(value), output_field=out)
-    return value
-
-
-def _branch(qs: QuerySet[Any], kind: str, **columns: Any) -> QuerySet[Any]:
-    unknown = set(columns) - set(COLUMNS)
-    assert not unknown, unknown  # a typo would silently read NULL
-    names = {f"c_{c}": _typed(c, columns.get(c)) for c in COLUMNS[1:]}
-    return qs.order_by().annotate(c_kind=Value(kind, output_field=CharField()), **names).values_list("c_kind", *names)
 
 
 def _flag(condition: str) -> Case:
@@ -429,47 +396,13 @@ def build_panel(rows: Sequence[Sequence[Any]], *, now: dt.datetime | None = None
     return panel
 
 
-# The ORM spends more time composing the eleven-branch UNION than the database spends running it, so the SQL is
-# composed once per database and number of sites, with placeholder values standing for the request's own ids, and
-# reused with those ids in their place. Negative ids can never be real keys.
-_SESSION, _PATIENT, _USER, _SITE = -7_100_001, -7_100_002, -7_100_003, -7_200_000
-_COMPILED: dict[tuple[str, int], tuple[str, tuple[Any, ...]]] = {}
-
-
-def compiled_panel_sql(site_count: int) -> tuple[str, tuple[Any, ...]]:
-    """The panel query's SQL and parameters for ``site_count`` sites, with placeholder ids (see above)."""
-    key = (connection.vendor, site_count)
-    if key not in _COMPILED:
-        query = panel_query(_SESSION, _PATIENT, [_SITE - i for i in range(site_count)], _USER).query
-        _COMPILED[key] = query.sql_with_params()
-    return _COMPILED[key]
-
-
-def _aware(value: Any) -> Any:
-    # PostgreSQL hands back aware datetimes; SQLite UTC text, or a naive UTC datetime where the column kept its
-    # declared type. The ORM's converters would do the same, at a cost the poll does not need to pay.
-    if value is None:
-        return None
-    if type(value) is str:
-        # Parsed with its UTC offset spelled out, the text becomes an aware datetime in one step (hundreds a poll).
-        return _parse(value if len(value) >= 25 and value[-6] in "+-" else value + "+00:00")
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-_parse = dt.datetime.fromisoformat
-
-
 def panel_rows(session_id: int, patient_id: int, site_ids: Iterable[int], user_id: int | None) -> list[tuple[Any, ...]]:
-    """The rows of :func:`panel_query` for these ids, run from the composed SQL (times as the driver gives them:
-    :func:`build_panel` makes the ones it uses aware)."""
-    sites = list(site_ids)
-    sql, template = compiled_panel_sql(len(sites))
-    values = {_SESSION: session_id, _PATIENT: patient_id, _USER: user_id or 0}
-    values.update({_SITE - i: site for i, site in enumerate(sites)})
-    params = [values.get(p, p) if type(p) is int else p for p in template]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    """The rows of :func:`panel_query` for these ids, run from its SQL composed once per database and number of
+    sites (:class:`~ketaclinic.typed_union.TypedUnion`), times as the driver gives them: :func:`build_panel` makes
+    the ones it uses aware."""
+    return UNION.driver_rows(
+        panel_query, session_id=session_id, patient_id=patient_id, site_ids=list(site_ids), user_id=user_id or 0
+    )
 
 
 def load_panel(

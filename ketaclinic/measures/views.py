@@ -22,7 +22,7 @@ from ketaclinic.measures.actions import record_response
 from ketaclinic.measures.models import MeasureDue, QuestionnaireResponse
 from ketaclinic.measures.schedule import active_course, sync_schedule
 from ketaclinic.measures.svg import score_chart
-from ketaclinic.measures.trajectory import InstrumentTrajectory, load_trajectories
+from ketaclinic.measures.trajectory import InstrumentTrajectory, access_trajectories, load_trajectories
 from ketaclinic.patients.access import access_patient
 from ketaclinic.portal.forms import QuestionnaireForm, item_texts
 
@@ -159,9 +159,10 @@ def enter(request: HttpRequest, patient_id: int, due_id: int) -> HttpResponse:
 
 @require_GET
 def trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """Every instrument's chart with sessions marked, its status and change; C-SSRS screens listed."""
-    patient = access_patient(request.user, patient_id, audit_as=AUDIT_AS)
-    data = load_trajectories(patient)
+    """Every instrument's chart with sessions marked, its status and change; C-SSRS screens listed. The patient, the
+    access check and every row are one statement (``access_trajectories``)."""
+    sites = list(getattr(request, "available_sites", []))
+    patient, data = access_trajectories(request.user, patient_id, sites, audit_as=AUDIT_AS)
     zone = patient.site.zone
     charts = [{"series": s, "svg": chart_svg(s, zone)} for s in data.instruments]
     context = {"patient": patient, "data": data, "charts": charts, "zone": patient.site.time_zone}

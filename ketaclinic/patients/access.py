@@ -58,8 +58,22 @@ def access_patient(
         )
         raise PermissionDenied(f"Your role does not allow this: {needs[0].label.lower()}.")
     if not write:
-        record(Action.VIEW, object_type=audit_as, object_id=pk, patient_id=pk, site=patient.site)
+        record_chart_read(patient, audit_as=audit_as)
     return patient
+
+
+def may_read_chart(user: Any) -> bool:
+    """True when ``user``'s roles let ``access_patient`` (default ``need``) show them the clinical chart of a patient
+    at one of their sites. A page that reads the patient in its own statement, filtered by the user's sites, checks
+    this first, calls :func:`record_chart_read` when the patient was found, and ``access_patient`` otherwise."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.can(Perm.VIEW_DEMOGRAPHICS) and user.can(Perm.VIEW_CHART))
+
+
+def record_chart_read(patient: Patient, *, audit_as: str = "patients.patient") -> None:
+    """Audit a successful read of ``patient``'s chart as a view of ``audit_as`` (what ``access_patient`` records)."""
+    record(Action.VIEW, object_type=audit_as, object_id=patient.pk, patient_id=patient.pk, site=patient.site)
 
 
 def _needs(need: Perm | Iterable[Perm] | None, write: bool) -> tuple[Perm, ...]:

@@ -133,10 +133,11 @@ def test_the_trajectory_page_charts_each_instrument_in_constant_queries(responde
         phq9(responder, 5, NOW - DAY + dt.timedelta(minutes=days))
     with CaptureQueriesContext(connection) as many:
         client.get(url)
-    assert len(many) == len(few)
+    # The user with their roles, the user's sites, the patient with every row of the page, and the audit row.
+    assert len(many) == len(few) <= 5
     with CaptureQueriesContext(connection) as loader:
         load_trajectories(responder.patient)
-    assert len(loader) == 3
+    assert len(loader) == 1
 
 
 def test_the_drill_down_shows_each_item_and_the_card_links_there(responder: Course, cast: Cast) -> None:
