@@ -417,7 +417,7 @@ def _pg_array(values: list[Any]) -> str:
     """A PostgreSQL array literal of integers, booleans and aware datetimes, none of which needs quoting.
 
     Django's psycopg cursor binds parameters on the client, where psycopg quotes a list element by element in Python
-    (~0.7 µs each: a third of the fold's UPDATE); one string parameter cast to the array type costs a tenth of that.
+    (~0.7 µs each: ~4 ms for a fold of 500 courses); one string parameter cast to the array type costs a tenth.
     """
     return (
         "{"
@@ -436,8 +436,8 @@ def _write_folds(states: list[FoldState], now: dt.datetime) -> None:
     """Write the columns a fold changes back to the course rows, in one UPDATE (per 20,000 values on SQLite).
 
     On PostgreSQL each column travels as one array parameter and ``unnest`` zips them into rows; on SQLite a
-    ``VALUES`` list is joined by ``UPDATE … FROM``. Either way only those columns change: no delete, no re-insert
-    of the other columns and their indexes.
+    ``VALUES`` list is joined by ``UPDATE … FROM``. Either way only those columns are sent and set, in place of
+    deleting the rows and inserting them whole again.
     """
     if not states:
         return

@@ -273,6 +273,3 @@ def test_it_reads_back_the_array_literals_on_postgresql() -> None:
             [rollup._pg_array([at, None]), rollup._pg_array([True, None]), rollup._pg_array([3, None])],
         )
         assert cursor.fetchone() == ([at, None], [True, None], [3, None])
-        # Room in each page of the course rollups, for heap-only updates (migration 0002).
-        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'outcomes_courseoutcome'")
-        assert cursor.fetchone() == (["fillfactor=70"],)
