@@ -215,3 +215,61 @@ def test_the_demo_seed_rebuilds_every_rollup(cast: Cast) -> None:
     demo.seed(said.append)
     assert said == ["  outcomes: 5 course rollups rebuilt"]
     assert CourseOutcome.objects.count() == 5
+
+
+def _course_rows() -> dict[int, dict[str, object]]:
+    rows: dict[int, dict[str, object]] = {}
+    for row in CourseOutcome.objects.values():
+        values: dict[str, object] = {k: v for k, v in row.items() if k not in ("course_id", "refreshed_at")}
+        if values["lost_response"]:
+            values["without_benefit"] = None  # a fold keeps counting to the loss, a recompute stops: unused after it
+        rows[row["course_id"]] = values
+    return rows
+
+
+@pytest.mark.django_db
+def test_it_folds_new_assessments_into_the_same_rows_as_a_recompute(cast: Cast) -> None:
+    synthetic.generate(scale=0.01, seed=9, sites=[cast.site_a], tag="f")
+    rollup.rebuild_all()
+    before = {r.course_id: r.refreshed_at for r in CourseOutcome.objects.all()}
+    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id"))
+    rng = random.Random(4)
+    rows = QuestionnaireResponse.objects.bulk_create(
+        [
+            QuestionnaireResponse(
+                patient_id=p, site_id=s, instrument="phq9", answers={}, total=rng.randrange(28), respondent="patient",
+                channel="portal", completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(days=n),
+            )
+            for n, (p, s) in enumerate(patients * 4)
+        ]
+    )  # fmt: skip
+    rollup.queue_responses(rows)
+    folded = rollup.refresh_pending()
+    changed = {r.course_id for r in CourseOutcome.objects.all() if r.refreshed_at != before[r.course_id]}
+    assert len(changed) == folded > 0  # one UPDATE stamped exactly the folded rows
+    incremental = _course_rows()
+    rollup.rebuild_all()
+    assert incremental == _course_rows()
+
+
+def test_it_writes_postgresql_array_literals() -> None:
+    at = dt.datetime(2027, 3, 1, 9, 30, 0, 250, tzinfo=dt.UTC)
+    assert rollup._pg_array([1, None, 30]) == "{1,NULL,30}"
+    assert rollup._pg_array([True, False, None]) == "{True,False,NULL}"
+    assert rollup._pg_array([at, None]) == "{2027-03-01T09:30:00.000250+00:00,NULL}"
+    assert rollup._pg_array([]) == "{}"
+
+
+@pytest.mark.django_db
+def test_it_reads_back_the_array_literals_on_postgresql() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL array literals")
+    at = dt.datetime(2027, 3, 1, 9, 30, 0, 250, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::timestamptz[], %s::boolean[], %s::smallint[]",
+            [rollup._pg_array([at, None]), rollup._pg_array([True, None]), rollup._pg_array([3, None])],
+        )
+        assert cursor.fetchone() == ([at, None], [True, None], [3, None])
