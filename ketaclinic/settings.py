@@ -155,7 +155,8 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
+    # Connections persist as on PostgreSQL (conn_max_age above): a new one per request re-read the schema and re-ran
+    # the pragmas below, which cost a gunicorn worker more than many pages' own queries (docs/benchmarks.md).
     # WAL lets readers proceed during a write; synchronous=FULL keeps a committed transaction through power loss
     # (NORMAL may lose the last commits). IMMEDIATE transactions avoid lock-upgrade deadlocks under concurrency.
     _db["OPTIONS"] = {

@@ -37,6 +37,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
+from ketaclinic.sql_rows import fetch_rows
+
 _FIELD: dict[str, type[Field[Any, Any]]] = {
     "ref": BigIntegerField,
     "at": DateTimeField,
@@ -163,7 +165,4 @@ class TypedUnion:
         """Like :meth:`rows`, with the ``at…`` columns as the driver gives them (SQLite: UTC text), for a reader
         that converts only the times it uses (:func:`aware`)."""
         sql, template, values = self.compose(query, **arguments)
-        params = [values.get(p, p) if type(p) in (int, str) else p for p in template]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        return fetch_rows(sql, [values.get(p, p) if type(p) in (int, str) else p for p in template])

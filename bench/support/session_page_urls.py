@@ -1,5 +1,7 @@
 """The floor the session page is measured against: the same data read with three raw SQL statements and returned as
-JSON with orjson — no ORM, no templates, no access check, no audit. Mounted beside every KetaClinic URL.
+JSON with orjson — no ORM, no templates, no access check, no audit. Rows are read as fast as the driver allows
+(``ketaclinic.sql_rows.fetch_rows``: psycopg's C timestamp loader on PostgreSQL, as the page reads them). Mounted
+beside every KetaClinic URL.
 
 The data is what the monitoring fragment shows: the session with its patient and note header, the session's vital
 signs in time order, and the patient's PHQ-9 history.
@@ -8,10 +10,10 @@ signs in time order, and the patient's PHQ-9 history.
 from __future__ import annotations
 
 import orjson
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 
+from ketaclinic.sql_rows import fetch_rows
 from ketaclinic.urls import urlpatterns as app_urls
 
 HEADER = """
@@ -41,15 +43,12 @@ HEADER_KEYS = (
 
 
 def raw_monitor(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute(HEADER, [session_id, patient_id])
-        header = cursor.fetchone()
-        if header is None:
-            raise Http404("No such session.")
-        cursor.execute(VITALS, [session_id])
-        vitals = cursor.fetchall()
-        cursor.execute(PHQ9, [patient_id])
-        phq9 = cursor.fetchall()
+    found = fetch_rows(HEADER, [session_id, patient_id])
+    if not found:
+        raise Http404("No such session.")
+    header = found[0]
+    vitals = fetch_rows(VITALS, [session_id])
+    phq9 = fetch_rows(PHQ9, [patient_id])
     body = {"session": dict(zip(HEADER_KEYS, header, strict=True)), "vitals": vitals, "phq9": phq9}
     return HttpResponse(orjson.dumps(body, default=str), content_type="application/json")
 

@@ -26,6 +26,7 @@ from ketaclinic.clinical import DEFAULT_POLICY, ClinicPolicy
 from ketaclinic.clinical.outcomes import Change, classify_change
 from ketaclinic.outcomes import definitions as d
 from ketaclinic.outcomes.models import CourseOutcome, RefreshQueue, SessionOutcome
+from ketaclinic.sql_rows import fetch_rows
 
 #: Courses recomputed per batch (keeps every IN list well under the databases' parameter limits).
 BATCH = 500
@@ -202,15 +203,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            from psycopg.types.datetime import TimestamptzLoader
-
-            # Django's timestamptz loader subclasses psycopg's in Python, which bypasses psycopg's C loader: ~3 µs a
-            # value, most of an incremental refresh. This cursor uses the C one (aware, in the session's UTC).
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+    return fetch_rows(sql, params)
 
 
 def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int:
