@@ -74,3 +74,14 @@ def test_a_background_poll_resolves_the_site_when_the_view_needs_it(client: Clie
     cast.nurse.sites.clear()
     assert client.get(reverse("home"), headers=POLL).status_code == 403
     assert "not assigned to a clinic site" in client.get(reverse("home")).content.decode()
+
+
+def test_the_composed_user_query_loads_each_user_as_the_orm_would(cast: Cast) -> None:
+    for user in (cast.prescriber, cast.nurse):
+        loaded = RoleBackend().get_user(str(user.pk))  # the session keeps the id as text
+        assert loaded is not None and loaded.pk == user.pk
+        fresh = User.objects.get(pk=user.pk)
+        assert (loaded.username, loaded.date_joined, loaded.is_active) == (fresh.username, fresh.date_joined, True)
+        assert set(loaded.role_names) == {g.name for g in fresh.groups.all()}
+    assert RoleBackend().get_user("not-a-number") is None
+    assert RoleBackend().get_user(None) is None
