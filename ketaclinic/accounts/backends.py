@@ -43,7 +43,7 @@ class RoleBackend(ModelBackend):
         user = next(iter(User._default_manager.raw(*_user_with_roles_sql(key))), None)
         if user is None or not self.user_can_authenticate(user):
             return None
-        user.prime_roles((user.group_list or "").split(SEPARATOR))
+        user.prime_roles((getattr(user, "group_list", None) or "").split(SEPARATOR))
         return user
 
 
