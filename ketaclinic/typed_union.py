@@ -5,11 +5,8 @@ model's fields onto the same named columns — ``kind`` (which branch), ``ref`` 
 datetimes), ``n…`` (numbers, as floats) and ``s…`` (text) — and the page turns the rows back into plain objects.
 
 The ORM spends more time composing a many-branch ``UNION`` than the database spends running it, so :meth:`rows`
-composes the SQL once per database and *shape* (which arguments are None, how long each list is), with placeholder
-values standing for the request's own ids, and reuses it with those values in their place. Placeholder integers are
-negative (never a real key) and placeholder strings are marked; composing checks that every placeholder reached the
-parameters, so a filter the ORM folded away (an out-of-range value, an empty list) fails loudly instead of silently
-reading the wrong rows.
+composes the SQL once per database and *shape* and reuses it with the request's values
+(:func:`ketaclinic.sql_rows.compose_once`).
 
 Used by the monitoring panel (:mod:`ketaclinic.dosing.monitoring_panel`) and the patient trajectory
 (:mod:`ketaclinic.measures.trajectory`).
@@ -37,7 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from ketaclinic.sql_rows import fetch_rows
+from ketaclinic.sql_rows import composed, fetch_rows
 
 _FIELD: dict[str, type[Field[Any, Any]]] = {
     "ref": BigIntegerField,
@@ -45,10 +42,6 @@ _FIELD: dict[str, type[Field[Any, Any]]] = {
     "n": FloatField,
     "s": TextField,
 }
-#: Placeholder integers: each argument gets its own block of 1,000 below this (inside a 32-bit key's range, so the
-#: ORM keeps them as parameters).
-_BASE = -7_100_000
-_BLOCK = 1000
 
 
 def _field(column: str) -> Field[Any, Any]:
@@ -112,47 +105,6 @@ class TypedUnion:
             qs.order_by().annotate(c_kind=Value(kind, output_field=CharField()), **names).values_list("c_kind", *names)
         )
 
-    def compose(
-        self, query: Callable[..., QuerySet[Any]], **arguments: Any
-    ) -> tuple[str, tuple[Any, ...], dict[Any, Any]]:
-        """The SQL of ``query(**arguments)`` composed with placeholders (cached per database and shape), its
-        parameters, and the map from each placeholder to the request's value."""
-        shape: list[tuple[str, Any]] = []
-        placeholders: dict[str, Any] = {}
-        values: dict[Any, Any] = {}
-        for k, (name, value) in enumerate(sorted(arguments.items())):
-            base = _BASE - _BLOCK * k
-            if value is None:
-                shape.append((name, None))
-                placeholders[name] = None
-            elif isinstance(value, bool):
-                raise TypeError(f"{name}: a flag changes the query's shape; compose one query per value")
-            elif isinstance(value, int):
-                shape.append((name, int))
-                placeholders[name] = base
-                values[base] = value
-            elif isinstance(value, str):
-                shape.append((name, str))
-                placeholders[name] = f"\x1fplaceholder:{name}\x1f"
-                values[placeholders[name]] = value
-            else:
-                items = list(value)
-                assert len(items) < _BLOCK, name
-                shape.append((name, len(items)))
-                placeholders[name] = [base - 1 - i for i in range(len(items))]
-                values.update(zip(placeholders[name], items, strict=True))
-        key = (connection.vendor, query, tuple(shape))
-        if key not in self._compiled:
-            sql, params = query(**placeholders).query.sql_with_params()
-            missing = set(values) - set(params)
-            if missing:
-                raise ValueError(
-                    f"{query.__qualname__}: the ORM folded away the placeholders {sorted(missing, key=str)}"
-                )
-            self._compiled[key] = (sql, tuple(params))
-        sql, template = self._compiled[key]
-        return sql, template, values
-
     def rows(self, query: Callable[..., QuerySet[Any]], **arguments: Any) -> list[tuple[Any, ...]]:
         """The rows of ``query(**arguments)``, run from its composed SQL with datetimes made aware; ``arguments`` are
         ints, strings, lists of ints, or None."""
@@ -164,5 +116,4 @@ class TypedUnion:
     def driver_rows(self, query: Callable[..., QuerySet[Any]], **arguments: Any) -> list[tuple[Any, ...]]:
         """Like :meth:`rows`, with the ``at…`` columns as the driver gives them (SQLite: UTC text), for a reader
         that converts only the times it uses (:func:`aware`)."""
-        sql, template, values = self.compose(query, **arguments)
-        return fetch_rows(sql, [values.get(p, p) if type(p) in (int, str) else p for p in template])
+        return fetch_rows(*composed(self._compiled, query, **arguments))

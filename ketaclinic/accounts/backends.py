@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.db import connection
-from django.db.models import Aggregate, CharField
+from django.db.models import Aggregate, CharField, QuerySet
 
 from ketaclinic.accounts.models import User
+from ketaclinic.sql_rows import composed
 
 SEPARATOR = ","
 
@@ -40,7 +40,7 @@ class RoleBackend(ModelBackend):
             key = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = next(iter(User._default_manager.raw(*_user_with_roles_sql(key))), None)
+        user = next(iter(User._default_manager.raw(*composed(_COMPOSED, _user_with_roles, user_id=key))), None)
         if user is None or not self.user_can_authenticate(user):
             return None
         user.prime_roles((getattr(user, "group_list", None) or "").split(SEPARATOR))
@@ -48,18 +48,10 @@ class RoleBackend(ModelBackend):
 
 
 # Every request loads its user, and composing this query through the ORM cost more than running it; the SQL is
-# composed once per database with a placeholder id (negative: never a real key) and run as a raw query, which still
-# builds a full User with its declared fields converted.
-_PLACEHOLDER = -7_300_001
-_COMPOSED: dict[str, tuple[str, tuple[Any, ...]]] = {}
+# composed once per database and run as a raw query, which still builds a full User with its declared fields
+# converted.
+_COMPOSED: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 
-def _user_with_roles_sql(user_id: int) -> tuple[str, list[Any]]:
-    vendor = connection.vendor
-    if vendor not in _COMPOSED:
-        query = User._default_manager.filter(pk=_PLACEHOLDER).annotate(group_list=GroupNames("groups__name"))
-        sql, params = query.order_by().query.sql_with_params()
-        assert params.count(_PLACEHOLDER) == 1, "the user query lost its placeholder"
-        _COMPOSED[vendor] = (sql, params)
-    sql, params = _COMPOSED[vendor]
-    return sql, [user_id if p == _PLACEHOLDER else p for p in params]
+def _user_with_roles(user_id: int) -> QuerySet[User]:
+    return User._default_manager.filter(pk=user_id).annotate(group_list=GroupNames("groups__name")).order_by()

@@ -36,8 +36,7 @@ from ketaclinic.dosing.models import (
     VitalSign,
 )
 from ketaclinic.measures.models import QuestionnaireResponse
-from ketaclinic.typed_union import TypedUnion
-from ketaclinic.typed_union import aware as _aware
+from ketaclinic.typed_union import TypedUnion, aware
 
 COLUMNS = ("kind", "ref", "at", "at2", "at3", *(f"n{i}" for i in range(1, 8)), *(f"s{i}" for i in range(1, 7)))
 UNION = TypedUnion(COLUMNS)
@@ -324,7 +323,6 @@ def build_panel(rows: Sequence[Sequence[Any]], *, now: dt.datetime | None = None
         return None
     _, ref, _, _, _, version, site_id, *_n, state, route, _s3, _s4, _s5, _s6 = header[0]
     panel = Panel(int(ref), state, int(version), int(site_id), route, now)
-    aware = _aware
     for _, _, started, stopped, _, planned, *_ in by_kind.get("dose", []):
         panel.start, panel.stopped_at, panel.planned_min = aware(started), aware(stopped), planned
     devices = sorted(aware(r[2]) for r in by_kind.get("device", []))

@@ -400,7 +400,7 @@ def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, c
     ids=["text", "text-microseconds", "naive", "aware"],
 )
 def test_the_composed_sql_hands_back_aware_utc_times_from_either_database(value: Any) -> None:
-    from ketaclinic.dosing.monitoring_panel import _aware
+    from ketaclinic.typed_union import aware as _aware
 
     assert _aware(value) == NOW and _aware(value).tzinfo is not None
     assert _aware(None) is None
