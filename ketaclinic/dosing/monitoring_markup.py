@@ -2,8 +2,8 @@
 
 The panel is polled every 15 s by every screen watching a session. Its loops were most of its template's cost
 (about 70 %: each cell of a row resolved attributes and ran ``date``/``floatformat`` filters), so the rows are
-built here with :func:`format_html` (every value escaped) and the template places them. Times are shown in the
-site's time zone, numbers rounded half away from zero like ``floatformat``.
+built here and the template places them: text through :func:`format_html` or ``escape``, numbers and formatted times
+as they are. Times are shown in the site's time zone, numbers rounded half away from zero like ``floatformat``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils.html import escape, format_html
@@ -21,11 +20,6 @@ from ketaclinic.clinical import Due, TimepointStatus
 from ketaclinic.dosing.monitoring_panel import Reading
 
 _BADGE = {"done": "ok", "overdue": "danger", "due": "warn"}
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def rounded(value: float | None) -> str:
@@ -38,7 +32,7 @@ def rounded(value: float | None) -> str:
 
 def readings_rows(readings: Sequence[Reading], zone: str) -> SafeString:
     """The ``<tr>`` rows of the readings table, newest first as given."""
-    tz = _zone(zone)
+    tz = ZoneInfo(zone)  # ZoneInfo keeps one instance per key
     # Every cell but the source is a number or a formatted time; only the source needs escaping.
     rows = [
         f"<tr><td>{r.at.astimezone(tz):%H:%M:%S}</td><td>{rounded(r.minute)}</td>"
@@ -52,7 +46,7 @@ def readings_rows(readings: Sequence[Reading], zone: str) -> SafeString:
 
 def phq9_strip(points: Iterable[tuple[dt.datetime, float, str]], zone: str) -> SafeString:
     """The PHQ-9 history as ``<span>`` items (date and total, the band on hover), or "none recorded"."""
-    tz = _zone(zone)
+    tz = ZoneInfo(zone)  # ZoneInfo keeps one instance per key
     items = [
         format_html('<span class="phq9" title="{}">{}: {}</span>', band, _month_day(at.astimezone(tz)), int(total))
         for at, total, band in points
