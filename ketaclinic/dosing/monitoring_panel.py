@@ -15,11 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import Group
-from django.db.models import Case, FloatField, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, FloatField, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from ketaclinic.clinical import Due
@@ -38,11 +41,66 @@ from ketaclinic.dosing.models import (
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.typed_union import TypedUnion, aware
 
-COLUMNS = ("kind", "ref", "at", "at2", "at3", *(f"n{i}" for i in range(1, 8)), *(f"s{i}" for i in range(1, 7)))
+#: ``n8`` comes last so that adding it moved no other column.
+COLUMNS = ("kind", "ref", "at", "at2", "at3", *(f"n{i}" for i in range(1, 8)), *(f"s{i}" for i in range(1, 7)), "n8")
 UNION = TypedUnion(COLUMNS)
 _branch = UNION.branch
 #: How many PHQ-9 scores the panel shows (newest last).
 PHQ9_HISTORY = 12
+
+
+#: A reading's fields in its row (a row of :data:`COLUMNS`, whichever way it was read: see :func:`_vitals_json`).
+V_ID, V_AT, V_SBP, V_DBP, V_HR, V_SPO2, V_RR, V_TIMEPOINT, V_BASELINE, V_SOURCE, V_EPOCH = (
+    1,
+    2,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    18,
+)
+#: The vital-sign fields behind ``n1`` … ``n6``.
+_VITAL_NUMBERS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_bpm", "spo2_pct", "resp_rate_per_min", "timepoint_min")
+
+
+def _epoch(column: str) -> str:
+    """SQL for a UTC datetime column as seconds since the epoch (a float), for the chart's minutes."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::float8"
+    # julianday keeps milliseconds; as a double, to within ~20 µs (well under a pixel of the chart).
+    return f"(julianday({column}) - 2440587.5) * 86400.0"
+
+
+def _recorded_at() -> str:
+    meta = VitalSign._meta
+    return f'"{meta.db_table}"."{meta.get_field("recorded_at").column}"'
+
+
+def _vitals_json(session_id: int) -> RawSQL:
+    """SQLite: every reading of the session as ONE JSON text, an array per reading laid out like a row of
+    :data:`COLUMNS` (``["vital", id, recorded_at, null, null, systolic, …, epoch]``).
+
+    Up to 480 readings a session (one every 15 s for 2 h), read every 15 s by every screen watching it. As rows,
+    SQLite's driver builds a Python object per value in Python-level code — most of a poll's time; SQLite builds
+    the JSON and :mod:`orjson` parses it, both in C. PostgreSQL's driver loads rows in C but its JSON functions
+    are slow, so there the readings stay rows of the union (:func:`panel_query`): one layout either way.
+    """
+    meta = VitalSign._meta
+    col = {f.name: f"v.{f.column}" for f in meta.concrete_fields}
+    numbers = ", ".join(col[name] for name in _VITAL_NUMBERS)
+    values = (
+        f"'vital', {col['id']}, {col['recorded_at']}, NULL, NULL, {numbers}, {col['is_baseline']}, "
+        f"{col['source']}, NULL, NULL, NULL, NULL, NULL, {_epoch(col['recorded_at'])}"
+    )
+    # No ORDER BY: SQLite's aggregate takes none (sorting first in a subquery cost as much as the rest of the read);
+    # rows come in key order, which is time order for a monitor's stream, and build_panel sorts whatever comes.
+    sql = f"SELECT json_group_array(json_array({values})) FROM {meta.db_table} v WHERE v.session_id = %s"  # noqa: S608
+    # Names come from the model's meta; the one value is a parameter.
+    return RawSQL(f"({sql})", [session_id], output_field=TextField())  # noqa: S611
 
 
 def _flag(condition: str) -> Case:
@@ -62,6 +120,7 @@ def panel_query(session_id: int, patient_id: int, site_ids: Iterable[int], user_
             n2="site_id",
             s1="state",
             s2="route",
+            s3=_vitals_json(session_id) if connection.vendor == "sqlite" else None,
         ),
         _branch(
             DoseAdministration.objects.filter(**sid),
@@ -78,19 +137,21 @@ def panel_query(session_id: int, patient_id: int, site_ids: Iterable[int], user_
             at="at",
             n1="number",
         ),
-        _branch(
-            VitalSign.objects.filter(**sid),
-            "vital",
-            ref="pk",
-            at="recorded_at",
-            n1="systolic_mmhg",
-            n2="diastolic_mmhg",
-            n3="heart_rate_bpm",
-            n4="spo2_pct",
-            n5="resp_rate_per_min",
-            n6="timepoint_min",
-            n7=_flag("is_baseline"),
-            s1="source",
+        *(
+            []
+            if connection.vendor == "sqlite"
+            else [
+                _branch(
+                    VitalSign.objects.filter(**sid),
+                    "vital",
+                    ref="pk",
+                    at="recorded_at",
+                    **{f"n{i}": name for i, name in enumerate(_VITAL_NUMBERS, start=1)},
+                    n7=_flag("is_baseline"),
+                    s1="source",
+                    n8=RawSQL(_epoch(_recorded_at()), [], output_field=FloatField()),  # noqa: S611 - no values
+                )
+            ]
         ),
         _branch(
             ScaleObservation.objects.filter(**sid),
@@ -276,7 +337,10 @@ class Panel:
     start: dt.datetime | None = None
     stopped_at: dt.datetime | None = None
     planned_min: float | None = None
-    readings: list[Reading] = field(default_factory=list)
+    #: Every reading as the query gives it, in time order: a row per reading (fields :data:`V_ID` …; numbers may be
+    #: floats). The chart reads these directly; :class:`Reading` objects are built only for readings shown one by one.
+    vitals: list[Sequence[Any]] = field(default_factory=list)
+    in_session_count: int = 0
     scales: list[Scale] = field(default_factory=list)
     alerts: list[AlertRow] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -285,17 +349,38 @@ class Panel:
     roles: list[str] = field(default_factory=list)
     timeline: monitoring.Timeline | None = None
 
-    @property
-    def baseline(self) -> Reading | None:
-        return next((r for r in reversed(self.readings) if r.is_baseline), None)
+    def reading(self, row: Sequence[Any]) -> Reading:
+        """One of :attr:`vitals` as a :class:`Reading` (its time parsed, its minute since the start exact)."""
+        at = aware(row[V_AT])
+        minute = (at - self.start).total_seconds() / 60 if self.start is not None else None
+        return Reading(
+            int(row[V_ID]), at, int(row[V_SBP]), int(row[V_DBP]), int(row[V_HR]), int(row[V_SPO2]), _int(row[V_RR]),
+            _int(row[V_TIMEPOINT]), bool(row[V_BASELINE]), row[V_SOURCE], minute,
+        )  # fmt: skip
 
     @property
-    def in_session(self) -> list[Reading]:
-        return [r for r in self.readings if not r.is_baseline]
+    def readings(self) -> list[Reading]:
+        """Every reading as a :class:`Reading`, in time order."""
+        return [self.reading(row) for row in self.vitals]
+
+    @property
+    def baseline(self) -> Reading | None:
+        row = next((r for r in reversed(self.vitals) if r[V_BASELINE]), None)
+        return None if row is None else self.reading(row)
+
+    def latest_in_session(self, count: int) -> list[Reading]:
+        """The ``count`` latest readings after the baseline, newest first."""
+        out: list[Reading] = []
+        for row in reversed(self.vitals):
+            if len(out) == count:
+                break
+            if not row[V_BASELINE]:
+                out.append(self.reading(row))
+        return out
 
     @property
     def last(self) -> Reading | None:
-        return self.readings[-1] if self.readings else None
+        return self.reading(self.vitals[-1]) if self.vitals else None
 
     @property
     def open_alerts(self) -> list[AlertRow]:
@@ -305,6 +390,9 @@ class Panel:
     @property
     def acknowledged_alerts(self) -> list[AlertRow]:
         return [a for a in self.alerts if not a.is_open]
+
+
+_VITAL_ORDER = itemgetter(V_AT, V_ID)
 
 
 def _int(value: Any) -> int | None:
@@ -321,20 +409,16 @@ def build_panel(rows: Sequence[Sequence[Any]], *, now: dt.datetime | None = None
     header = by_kind.get("session")
     if not header:
         return None
-    _, ref, _, _, _, version, site_id, *_n, state, route, _s3, _s4, _s5, _s6 = header[0]
+    _, ref, _, _, _, version, site_id, *_n, state, route, vitals_json, _s4, _s5, _s6, _n8 = header[0]
     panel = Panel(int(ref), state, int(version), int(site_id), route, now)
     for _, _, started, stopped, _, planned, *_ in by_kind.get("dose", []):
         panel.start, panel.stopped_at, panel.planned_min = aware(started), aware(stopped), planned
     devices = sorted(aware(r[2]) for r in by_kind.get("device", []))
     if route == "esketamine_nasal" and devices:
         panel.start = devices[0]
-    panel.readings = [
-        Reading(
-            int(r[1]), aware(r[2]), int(r[5]), int(r[6]), int(r[7]), int(r[8]),
-            None if r[9] is None else int(r[9]), None if r[10] is None else int(r[10]), bool(r[11]), r[12],
-        )
-        for r in by_kind.get("vital", ())
-    ]  # fmt: skip
+    # Sorted by time text (fixed-width UTC, so text order is time order) and id, whatever order the JSON came in.
+    vitals = by_kind.get("vital") or (orjson.loads(vitals_json) if vitals_json else [])
+    panel.vitals = sorted(vitals, key=_VITAL_ORDER)
     for r in by_kind.get("scale", []):
         panel.scales.append(Scale(int(r[1]), aware(r[2]), r[12], float(r[5]), r[13] or "", _int(r[10])))
     meds = [
@@ -367,24 +451,21 @@ def build_panel(rows: Sequence[Sequence[Any]], *, now: dt.datetime | None = None
     for r in by_kind.get("note", []):
         panel.note = NoteHeader(aware(r[2]), aware(r[3]), aware(r[4]), r[12] or "", r[13] or "")
     panel.roles = sorted(r[12] for r in by_kind.get("role", []))
-    panel.readings.sort(key=attrgetter("at", "id"))
     panel.scales.sort(key=attrgetter("at", "id"))
     panel.alerts.sort(key=attrgetter("raised_at", "id"))
     panel.events.sort(key=attrgetter("onset_at", "id"))
-    if panel.start is not None:
-        start = panel.start
-        for reading in panel.readings:
-            reading.minute = (reading.at - start).total_seconds() / 60
     for scale in panel.scales:
         scale.minute = monitoring.minutes_since(panel.start, scale.at)
     for alert in panel.alerts:
         alert.minute = monitoring.minutes_since(panel.start, alert.raised_at)
     done: dict[int, set[Due]] = {}
-    for reading in panel.readings:
-        if reading.is_baseline:
+    for row in panel.vitals:
+        if row[V_BASELINE]:
             done.setdefault(0, set()).add(Due.VITALS)
-        elif reading.timepoint_min is not None:
-            done.setdefault(reading.timepoint_min, set()).add(Due.VITALS)
+            continue
+        panel.in_session_count += 1
+        if row[V_TIMEPOINT] is not None:
+            done.setdefault(int(row[V_TIMEPOINT]), set()).add(Due.VITALS)
     for scale in panel.scales:
         due = monitoring.SCALE_DUE.get(scale.instrument)
         if due is not None and scale.timepoint_min is not None:

@@ -30,7 +30,18 @@ from ketaclinic.dosing.access import AUDIT_AS, access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
 from ketaclinic.dosing.models import DosingSession, ScaleObservation, SessionAlert
 from ketaclinic.dosing.monitoring_forms import AckForm, AdverseEventForm, MonitorVitalsForm, ScaleForm, at_today
-from ketaclinic.dosing.monitoring_panel import Panel, load_panel, phq9_points
+from ketaclinic.dosing.monitoring_panel import (
+    V_BASELINE,
+    V_DBP,
+    V_EPOCH,
+    V_HR,
+    V_RR,
+    V_SBP,
+    V_SPO2,
+    Panel,
+    load_panel,
+    phq9_points,
+)
 from ketaclinic.dosing.svg import Point, vitals_chart
 
 TEMPLATE = "dosing/panels/_monitor_live.html"
@@ -64,18 +75,17 @@ def _acting_role(user: Any, roles: list[str]) -> str:
 
 
 def _chart(panel: Panel) -> Any:
+    start = panel.start.timestamp() if panel.start is not None else None
+    # Minutes from the readings' epoch seconds (the chart needs no more than a pixel's precision); before the dose
+    # starts, the baseline alone is drawn, at minute 0.
     points = [
         Point(
-            r.minute if r.minute is not None else 0.0,
-            r.systolic_mmhg,
-            r.diastolic_mmhg,
-            r.heart_rate_bpm,
-            r.spo2_pct,
-            r.resp_rate_per_min,
+            (r[V_EPOCH] - start) / 60 if start is not None else 0.0,
+            r[V_SBP], r[V_DBP], r[V_HR], r[V_SPO2], r[V_RR],
         )
-        for r in panel.readings
-        if panel.start is not None or r.is_baseline
-    ]
+        for r in panel.vitals
+        if start is not None or r[V_BASELINE]
+    ]  # fmt: skip
     base = panel.baseline
     line = panel.timeline
     assert line is not None
@@ -127,7 +137,7 @@ def context_for(
     writable = allowed and panel.state in monitoring.MONITOR_STATES
     forms_ = _forms(panel, bound or {}) if writable else {}
     open_alerts = panel.open_alerts
-    rows = list(reversed(panel.in_session[-TABLE_ROWS:]))
+    rows = panel.latest_in_session(TABLE_ROWS)
     return {
         "mon": panel,
         "mon_patient_id": patient_id,
@@ -139,6 +149,8 @@ def context_for(
         "mon_timeline": line,
         "mon_overdue": line.overdue,
         "mon_rows": rows,
+        "mon_in_session": panel.in_session_count,
+        "mon_baseline": panel.baseline,
         "mon_table": monitoring_markup.readings_rows(rows, zone),
         "mon_timepoints": monitoring_markup.timepoint_items(line.statuses),
         "mon_open_alerts": [(a, forms_.get("acks", {}).get(a.id)) for a in open_alerts],
@@ -189,7 +201,8 @@ def _fragment(request: HttpRequest, patient_id: int, session_id: int) -> HttpRes
             acting_role=_acting_role(user, panel.roles),
         )
     context = context_for(panel, allowed=True, patient_id=int(patient_id), zone=zone)
-    context["csrf_token"] = get_token(request)
+    if context["mon_writable"]:  # only a writable panel has forms (a token also sets the CSRF cookie on the answer)
+        context["csrf_token"] = get_token(request)
     # Rendered without the request's context processors: they read the user's permissions and roles again.
     return HttpResponse(get_template(TEMPLATE).render(context))
 

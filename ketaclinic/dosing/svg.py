@@ -7,8 +7,8 @@ pressure; ticks under the axis mark the protocol's timepoints (red when overdue)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -34,21 +34,41 @@ MAX_DOTS = 60
 ALERT_COLOUR = {"urgent": "#b42318", "warning": "#b54708"}
 
 
-@dataclass(frozen=True)
-class Point:
-    """One set of readings at ``minute`` (since the dose start; negative before it)."""
+class Point(NamedTuple):
+    """One set of readings at ``minute`` (since the dose start; negative before it). A tuple: hundreds per poll.
+    Readings are whole numbers, possibly as floats (as PostgreSQL's rows of the panel give them)."""
 
     minute: float
-    systolic: int
-    diastolic: int
-    heart_rate: int
-    spo2: int
-    resp_rate: int | None
+    systolic: float
+    diastolic: float
+    heart_rate: float
+    spo2: float
+    resp_rate: float | None
 
 
 def _scale(value: float, lo: float, hi: float, y0: float, y1: float) -> float:
     value = min(max(value, lo), hi)
     return y1 - (value - lo) / (hi - lo) * (y1 - y0)
+
+
+class _Band:
+    """A band's y for a reading, formatted: looked up for the whole numbers readings are, computed otherwise."""
+
+    def __init__(self, lo: float, hi: float, y0: float, y1: float) -> None:
+        self.bounds = (lo, hi, y0, y1)
+        #: Readings 0 … 399 (every plausible vital sign); 120 and 120.0 are the same key.
+        self.table: dict[float, str] = {value: self.compute(value) for value in range(400)}
+
+    def compute(self, value: float) -> str:
+        return f"{_scale(float(value), *self.bounds):.1f}"
+
+    def ys(self, values: Iterable[float]) -> list[str]:
+        get, compute = self.table.get, self.compute
+        return [get(value) or compute(value) for value in values]  # never "": a hit is a non-empty string
+
+
+_TOP = _Band(*TOP_RANGE, TOP_Y0, TOP_Y1)
+_SPO2 = _Band(*SPO2_RANGE, LOW_Y0, LOW_Y1)
 
 
 def vitals_chart(
@@ -73,8 +93,9 @@ def vitals_chart(
 
     last = points[-1] if points else None
     summary = (
-        f"Latest: {last.systolic}/{last.diastolic} mmHg, heart rate {last.heart_rate}/min, SpO2 {last.spo2} %"
-        + (f", respiratory rate {last.resp_rate}/min" if last.resp_rate is not None else "")
+        f"Latest: {last.systolic:.0f}/{last.diastolic:.0f} mmHg, heart rate {last.heart_rate:.0f}/min, "
+        f"SpO2 {last.spo2:.0f} %"
+        + (f", respiratory rate {last.resp_rate:.0f}/min" if last.resp_rate is not None else "")
         + f", at minute {last.minute:.0f}."
         if last
         else "No vital signs yet."
@@ -110,24 +131,24 @@ def vitals_chart(
                 f'<line class="baseline" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                 f'stroke="#667085" stroke-dasharray="8 4"><title>Baseline {name} {value} mmHg</title></line>'
             )
+    # A 2-hour session has 480 points on five lines: each x is formatted once, and each y looked up by reading.
+    x_span, width = x_hi - x_lo, WIDTH - LEFT - RIGHT  # x(), inlined: the same arithmetic, so the same pixels
+    xs = [f"{LEFT + (p.minute - x_lo) / x_span * width:.1f}" for p in points]
     for field, label, colour, dash in SERIES:
-        coords = [
-            (x(p.minute), _scale(float(getattr(p, field)), *TOP_RANGE, TOP_Y0, TOP_Y1))
-            for p in points
-            if getattr(p, field) is not None
-        ]
+        index = Point._fields.index(field)
+        present = [(cx, reading) for cx, p in zip(xs, points, strict=True) if (reading := p[index]) is not None]
+        coords = list(zip([cx for cx, _ in present], _TOP.ys(reading for _, reading in present), strict=True))
         if coords:
-            path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+            path = " ".join(map(",".join, coords))
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
             if len(coords) <= MAX_DOTS:
-                out.extend(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"/>' for cx, cy in coords)
+                out.extend(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>' for cx, cy in coords)
             out.append(
                 f'<polyline class="series-{field}" points="{path}" fill="none" stroke="{colour}" '
                 f'stroke-width="2"{dashed}><title>{label}</title></polyline>'
             )
-    coords = [(x(p.minute), _scale(p.spo2, *SPO2_RANGE, LOW_Y0, LOW_Y1)) for p in points]
-    if coords:
-        path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+    if points:
+        path = " ".join(map(",".join, zip(xs, _SPO2.ys(p.spo2 for p in points), strict=True)))
         out.append(
             f'<polyline class="series-spo2" points="{path}" fill="none" stroke="#6d28d9" stroke-width="2">'
             "<title>SpO2</title></polyline>"

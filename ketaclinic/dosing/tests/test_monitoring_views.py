@@ -388,10 +388,64 @@ def test_the_composed_sql_reads_exactly_what_the_orm_query_reads(dosed: Dosed, c
     assert got == expected and len(got) > 8
     now = timezone.now()
     assert build_panel(rows, now=now) == build_panel(expected, now=now)
-    assert {row[0] for row in got} >= {"session", "dose", "vital", "scale", "alert", "phq9", "note", "role"}
+    assert {row[0] for row in got} >= {"session", "dose", "scale", "alert", "phq9", "note", "role"}
     other = dosed(minutes_ago=10)
     assert [r for r in panel_rows(other.pk, other.patient_id, site_ids, clinic.nurse.pk) if r[0] == "session"]
     assert not [r for r in panel_rows(session.pk, session.patient_id, [clinic.site_b.pk], None) if r[0] == "session"]
+
+
+def test_the_panel_reads_every_reading_as_the_orm_does_in_time_order(dosed: Dosed, clinic: Cast) -> None:
+    from ketaclinic.dosing.monitoring_panel import V_EPOCH, load_panel
+
+    session = dosed(minutes_ago=50, state="monitoring")
+    for minutes, sbp in ((40, 150), (20, 131), (30, 176)):  # recorded out of time order
+        at = timezone.now() - dt.timedelta(minutes=minutes, microseconds=250)
+        monitoring.record_session_vitals(session, by=clinic.nurse, vitals={**CALM, "systolic_mmhg": sbp}, taken_at=at)
+    panel = load_panel(session.pk, session.patient_id, [session.site_id], clinic.nurse.pk)
+    assert panel is not None and panel.start is not None
+    expected = list(VitalSign.objects.filter(session=session).order_by("recorded_at", "id"))
+    got = panel.readings
+    assert [(r.id, r.at, r.systolic_mmhg, r.diastolic_mmhg, r.heart_rate_bpm, r.spo2_pct) for r in got] == [
+        (v.pk, v.recorded_at, v.systolic_mmhg, v.diastolic_mmhg, v.heart_rate_bpm, v.spo2_pct) for v in expected
+    ]
+    assert [(r.resp_rate_per_min, r.timepoint_min, r.is_baseline, r.source) for r in got] == [
+        (v.resp_rate_per_min, v.timepoint_min, v.is_baseline, v.source) for v in expected
+    ]
+    assert [r.minute for r in got] == [(v.recorded_at - panel.start).total_seconds() / 60 for v in expected]
+    baselines = [r for r in got if r.is_baseline]
+    assert all(r.at.tzinfo is not None for r in got) and len(got) - len(baselines) == 3
+    assert panel.in_session_count == 3 and panel.baseline == (baselines[-1] if baselines else None)
+    assert [r.systolic_mmhg for r in panel.latest_in_session(2)] == [131, 176]
+    assert panel.last == got[-1]
+    # The chart's minutes (from epoch seconds) agree with the exact ones to well under a second.
+    start = panel.start.timestamp()
+    assert all(abs((row[V_EPOCH] - start) / 60 - r.minute) < 1e-4 for row, r in zip(panel.vitals, got, strict=True))
+
+
+def test_the_panel_sorts_readings_whatever_order_the_database_gives() -> None:
+    import orjson
+
+    from ketaclinic.dosing.monitoring_panel import build_panel
+
+    def vital(pk: int, at: str, sbp: int, baseline: int = 0) -> list[object]:
+        return ["vital", pk, at, None, None, sbp, 80, 70, 97, 14, None, baseline, "typed", *[None] * 5, 0.0]
+
+    readings = [
+        vital(7, "2026-10-21 14:00:15", 120),
+        vital(5, "2026-10-21 14:00:00.500000", 121),
+        vital(6, "2026-10-21 14:00:00.500000", 122),
+        vital(4, "2026-10-21 14:00:00", 110, baseline=1),
+    ]
+    header = ("session", 1, None, None, None, 1.0, 1.0, None, None, None, None, None, "monitoring", "iv")
+    panel = build_panel([(*header, orjson.dumps(readings).decode(), None, None, None, None)], now=NOW)
+    assert panel is not None and [r[1] for r in panel.vitals] == [4, 5, 6, 7]
+    assert panel.baseline is not None and panel.baseline.id == 4 and panel.in_session_count == 3
+    # PostgreSQL's rows of the union arrive the same way, as rows of kind "vital" (numbers as floats).
+    rows = [(*header, None, None, None, None, None), *(tuple(r) for r in reversed(readings))]
+    from_rows = build_panel(rows, now=NOW)
+    assert from_rows is not None and [r[1] for r in from_rows.vitals] == [4, 5, 6, 7]
+    empty = build_panel([(*header, None, None, None, None, None)], now=NOW)
+    assert empty is not None and empty.vitals == [] and empty.baseline is None and empty.last is None
 
 
 @pytest.mark.parametrize(
