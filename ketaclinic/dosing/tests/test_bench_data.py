@@ -1,9 +1,12 @@
 """A smoke test of the session-page benchmark's generator and floor handler at a tiny scale (the benchmark itself
-never runs in the test suite): the rows pass every database constraint, the pages read them, and the floor returns
-the same data as the ORM."""
+never runs in the test suite): the rows pass every database constraint, the pages read them (every session dosed and
+monitored: the monitoring fragment charts every reading, finds every timepoint done and lists the scales), and the
+floor returns the same data as the ORM."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -13,11 +16,24 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from ketaclinic import clinical
 from ketaclinic.accounts.models import User
-from ketaclinic.dosing.models import CheckIn, DosingSession, SessionNote, VitalSign
+from ketaclinic.courses.models import Course, DoseOrder
+from ketaclinic.dosing.models import (
+    CheckIn,
+    DoseAdministration,
+    DosingSession,
+    DrugLot,
+    EsketamineDevice,
+    ScaleObservation,
+    SessionAlert,
+    SessionNote,
+    VitalSign,
+)
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.models import Appointment
+from ketaclinic.screening.models import EligibilityAssessment
 
 SUPPORT = Path(__file__).resolve().parents[3] / "bench" / "support"
 pytestmark = pytest.mark.django_db
@@ -46,6 +62,7 @@ def test_the_generator_fills_what_the_pages_read(bench_modules) -> None:
     said: list[str] = []
 
     made = data.generate(connection, scale=0.001, seed=7, say=said.append)
+    connection.check_constraints()  # foreign keys too (deferred to a commit the test never makes)
 
     patients, sessions = 5, 5 * data.SESSIONS_PER_PATIENT
     assert made == {"patients": patients, "sessions": sessions, "rows": made["rows"]}
@@ -53,8 +70,12 @@ def test_the_generator_fills_what_the_pages_read(bench_modules) -> None:
     assert Appointment.objects.count() == DosingSession.objects.count() == sessions
     assert CheckIn.objects.count() == SessionNote.objects.count() == sessions
     assert QuestionnaireResponse.objects.filter(instrument="phq9").count() == sessions
-    assert VitalSign.objects.count() == sessions * data.VITALS_PER_SESSION == made["rows"] - patients - 5 * sessions
+    assert VitalSign.objects.count() == sessions * data.VITALS_PER_SESSION
     assert VitalSign.objects.filter(is_baseline=True).count() == sessions
+    assert EligibilityAssessment.objects.count() == Course.objects.count() == DoseOrder.objects.count() == patients
+    assert DoseAdministration.objects.count() == sessions
+    per_session = EsketamineDevice.objects.count() + ScaleObservation.objects.count() + SessionAlert.objects.count()
+    assert made["rows"] == patients * 4 + sessions * 6 + VitalSign.objects.count() + per_session
     assert said[-1].startswith(f"Generated {made['rows']:,} rows")
     # The ids continue after the generated ones (sequences were reset).
     session = DosingSession.objects.order_by("pk")[sessions - 1]
@@ -78,6 +99,57 @@ def test_the_generator_fills_what_the_pages_read(bench_modules) -> None:
     phq9 = QuestionnaireResponse.objects.filter(patient=session.patient, instrument="phq9").order_by("completed_at")
     assert [row[1] for row in body["phq9"]] == [r.total for r in phq9]
     assert header["note_written_by"] == data.NURSE
+
+
+def test_every_generated_session_is_dosed_and_monitored(bench_modules) -> None:
+    """What a nurse sees of a past session: the dose, every reading on the chart, every timepoint done, the scales
+    and the acknowledged alerts (seed 7 at this scale has both routes and some alerts)."""
+    data, _urls = bench_modules
+    data.generate(connection, scale=0.002, seed=7, say=lambda _: None)
+    sessions = DosingSession.objects.select_related("patient", "administration__lot", "administration__order__course")
+    routes = set()
+    for session in sessions:
+        dose = session.administration
+        baseline = session.vitals.get(is_baseline=True)
+        course = dose.order.course
+        assert dose.started_at == baseline.recorded_at + dt.timedelta(minutes=1)
+        assert session.course_ref == session.appointment.course_ref == course.pk
+        assert course.patient_id == session.patient_id and course.route == dose.route == session.route
+        assert dose.lot.drug == dose.drug and dose.witnessed_by_id != dose.administered_by_id
+        routes.add(session.route)
+        if session.is_esketamine:
+            devices = list(dose.devices.values_list("at", flat=True))
+            assert len(devices) == int(dose.amount_mg) // 28 in (2, 3) and devices[0] == dose.started_at
+        else:
+            assert dose.stopped_at == dose.started_at + dt.timedelta(minutes=40)
+    assert routes == {"iv", "esketamine_nasal"}
+    assert DrugLot.objects.count() == 2
+    alerted = set(SessionAlert.objects.values_list("session_id", flat=True))
+    assert 0 < len(alerted) < len(sessions) / 4
+    assert not SessionAlert.objects.filter(acknowledged_at__isnull=True).exists()
+
+    client = Client()
+    client.force_login(User.objects.get(username=data.NURSE))
+    shown = {}
+    for session in sessions:
+        if session.route in shown and (session.pk not in alerted or "alert" in shown):
+            continue
+        page = client.get(reverse("dosing:monitor", args=[session.patient_id, session.pk]))
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert f"{data.VITALS_PER_SESSION} sets recorded." in html
+        series = re.findall(r'<polyline class="series-\w+" points="([^"]*)"', html)
+        assert len(series) >= 4 and all(len(points.split()) == data.VITALS_PER_SESSION for points in series)
+        planned = clinical.monitoring_timepoints(session.route, dose_minutes=40 if session.route == "iv" else 0)
+        assert html.count('class="tp tp-done"') == len(planned) and "tp-overdue" not in html
+        ratings = session.observations.count()
+        assert ratings >= len(planned) - 1 and html.count("-min timepoint</li>") == ratings
+        assert "MOAA/S <strong>" in html and "CADSS-6 <strong>" in html
+        if session.pk in alerted:
+            assert "Observed; repeat measurement" in html
+            shown["alert"] = session.pk
+        shown[session.route] = session.pk
+    assert set(shown) == {"iv", "esketamine_nasal", "alert"}
 
 
 def test_the_floor_answers_404_for_a_session_of_another_patient(bench_modules) -> None:
