@@ -126,7 +126,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
     page_times, floor_times = interleaved(client, pages, floors)
     page_statements = statements(client, pages[0], show="page" if args.show_sql else "")
     floor_statements = statements(client, floors[0], show="floor" if args.show_sql else "")
-    floor_own = 3  # the raw handler's own statements; the rest of its count is the middleware's
+    floor_own = 4  # the raw handler's own statements; the rest of its count is the middleware's
 
     print(f"Load: {args.concurrency} clients against gunicorn with {args.workers} workers, {args.duration:.0f} s each…")
     rps_page, load_page, rps_floor, load_floor = serve_and_load(args, tmp, session_cookie(client), pages, floors)

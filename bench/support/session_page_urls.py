@@ -1,10 +1,11 @@
-"""The floor the session page is measured against: the same data read with three raw SQL statements and returned as
+"""The floor the session page is measured against: the same data read with four raw SQL statements and returned as
 JSON with orjson — no ORM, no templates, no access check, no audit. Rows are read as fast as the driver allows
 (``ketaclinic.sql_rows.fetch_rows``: psycopg's C timestamp loader on PostgreSQL, as the page reads them). Mounted
 beside every KetaClinic URL.
 
 The data is what the monitoring fragment shows: the session with its patient and note header, the session's vital
-signs in time order, and the patient's PHQ-9 history.
+signs in time order, the patient's PHQ-9 history, and the session's other records in one ``UNION ALL`` — the dose,
+esketamine devices, scale ratings, alerts (with who acknowledged them), adverse events and rescue medications.
 """
 
 from __future__ import annotations
@@ -35,6 +36,25 @@ PHQ9 = """
 SELECT completed_at, total, band FROM measures_questionnaireresponse
 WHERE patient_id = %s AND instrument = 'phq9' ORDER BY completed_at, id
 """
+EVENTS = """
+SELECT 'dose', d.id, d.started_at, d.stopped_at, d.planned_duration_min, NULL, NULL, NULL
+FROM dosing_doseadministration d WHERE d.session_id = %s
+UNION ALL
+SELECT 'device', e.id, e.at, NULL, e.number, NULL, NULL, NULL
+FROM dosing_esketaminedevice e JOIN dosing_doseadministration d ON d.id = e.administration_id WHERE d.session_id = %s
+UNION ALL
+SELECT 'scale', o.id, o.observed_at, NULL, o.total, o.timepoint_min, o.instrument, o.band
+FROM dosing_scaleobservation o WHERE o.session_id = %s
+UNION ALL
+SELECT 'alert', a.id, a.raised_at, a.acknowledged_at, NULL, NULL, a.message, u.display_name
+FROM dosing_sessionalert a LEFT JOIN accounts_user u ON u.id = a.acknowledged_by_id WHERE a.session_id = %s
+UNION ALL
+SELECT 'event', v.id, v.onset_at, NULL, NULL, NULL, v.kind, v.severity
+FROM dosing_adverseevent v WHERE v.session_id = %s
+UNION ALL
+SELECT 'rescue', r.id, r.given_at, NULL, r.dose, NULL, r.medication, r.unit
+FROM dosing_rescuemedication r WHERE r.session_id = %s
+"""
 HEADER_KEYS = (
     "session_id", "state", "route", "sequence_number", "checked_in_at", "starts_at",
     "patient_id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth",
@@ -49,7 +69,13 @@ def raw_monitor(request: HttpRequest, patient_id: int, session_id: int) -> HttpR
     header = found[0]
     vitals = fetch_rows(VITALS, [session_id])
     phq9 = fetch_rows(PHQ9, [patient_id])
-    body = {"session": dict(zip(HEADER_KEYS, header, strict=True)), "vitals": vitals, "phq9": phq9}
+    records = fetch_rows(EVENTS, [session_id] * 6)
+    body = {
+        "session": dict(zip(HEADER_KEYS, header, strict=True)),
+        "vitals": vitals,
+        "phq9": phq9,
+        "records": records,
+    }
     return HttpResponse(orjson.dumps(body, default=str), content_type="application/json")
 
 

@@ -99,6 +99,10 @@ def test_the_generator_fills_what_the_pages_read(bench_modules) -> None:
     phq9 = QuestionnaireResponse.objects.filter(patient=session.patient, instrument="phq9").order_by("completed_at")
     assert [row[1] for row in body["phq9"]] == [r.total for r in phq9]
     assert header["note_written_by"] == data.NURSE
+    records = {(row[0], row[1]) for row in body["records"]}
+    assert ("dose", session.administration.pk) in records
+    assert {pk for kind, pk in records if kind == "scale"} == set(session.observations.values_list("pk", flat=True))
+    assert {pk for kind, pk in records if kind == "alert"} == set(session.alerts.values_list("pk", flat=True))
 
 
 def test_every_generated_session_is_dosed_and_monitored(bench_modules) -> None:
