@@ -164,7 +164,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     }
-elif _db["ENGINE"] != "django.db.backends.postgresql":
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # The hottest page reads (the monitoring panel, the trajectory: ``ketaclinic.sql_rows.fetch_rows``) are prepared
+    # on the server; Django's own queries bind on the client and never are. KETACLINIC_PREPARED_READS=0 for a
+    # connection pooler in transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+    _db["OPTIONS"] = {"prepare_threshold": 0 if env_bool("KETACLINIC_PREPARED_READS", True) else None}
+else:
     raise ImproperlyConfigured("DATABASE_URL must point at SQLite (sqlite:///path) or PostgreSQL (postgres://…)")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

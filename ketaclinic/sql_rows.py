@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
+from psycopg.types.datetime import TimestamptzLoader
 
 #: Placeholder integers: each argument gets its own block of 1,000 below this (inside a 32-bit key's range, so the
 #: ORM keeps them as parameters).
@@ -22,20 +24,51 @@ _BASE = -7_100_000
 _BLOCK = 1000
 
 
-def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def fetch_rows(sql: str, params: Sequence[Any], *, prepare: bool = False) -> list[tuple[Any, ...]]:
     """The rows of one read, as the driver gives them (SQLite: datetimes as UTC text; PostgreSQL: aware datetimes).
 
     On PostgreSQL the cursor loads ``timestamptz`` with psycopg's C loader. Django's own loader subclasses it in
     Python (~3 µs a value), which was most of a monitoring poll's 480 readings and of an incremental outcomes
     refresh; the C loader gives the same aware datetimes in the session's time zone, which Django sets to UTC.
-    """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            from psycopg.types.datetime import TimestamptzLoader
 
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+    ``prepare``: a page read run on every request (the typed unions, the benchmark floors). On PostgreSQL it binds
+    on the server and is prepared there once per connection (the connection's ``prepare_threshold``, set in
+    ``settings.py`` from KETACLINIC_PREPARED_READS): planning the monitoring panel's eleven-branch union took ~0.5 ms
+    a request, as long as running it. It still goes through Django's cursor wrapper, logged and counted like any
+    other statement.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+    if prepare:
+        connection.ensure_connection()
+        raw: Any = _PreparedCursor(connection.connection)
+        raw.adapters.register_loader("timestamptz", TimestamptzLoader)
+        wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+        with wrapped as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+class _PreparedCursor(psycopg.Cursor[Any]):
+    """Binds on the server and prepares what it runs, unless the connection does not prepare at all
+    (``prepare_threshold`` None). Django's own cursors bind on the client and never prepare."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+    def _convert_query(self, query: Any, params: Any = None) -> Any:
+        # Django's query log reads the statement from ``_query``, which psycopg keeps only for client-side cursors:
+        # without it, debug logging and CaptureQueriesContext would list this read with no SQL (placeholders shown).
+        self._query = converted = super()._convert_query(query, params)
+        return converted
 
 
 def compose_once(

@@ -116,4 +116,4 @@ class TypedUnion:
     def driver_rows(self, query: Callable[..., QuerySet[Any]], **arguments: Any) -> list[tuple[Any, ...]]:
         """Like :meth:`rows`, with the ``at…`` columns as the driver gives them (SQLite: UTC text), for a reader
         that converts only the times it uses (:func:`aware`)."""
-        return fetch_rows(*composed(self._compiled, query, **arguments))
+        return fetch_rows(*composed(self._compiled, query, **arguments), prepare=True)

@@ -37,7 +37,8 @@ SELECT completed_at, total, band FROM measures_questionnaireresponse
 WHERE patient_id = %s AND instrument = 'phq9' ORDER BY completed_at, id
 """
 EVENTS = """
-SELECT 'dose', d.id, d.started_at, d.stopped_at, d.planned_duration_min, NULL, NULL, NULL
+SELECT 'dose', d.id, d.started_at, d.stopped_at, CAST(d.planned_duration_min AS REAL), CAST(NULL AS REAL),
+       CAST(NULL AS TEXT), CAST(NULL AS TEXT)
 FROM dosing_doseadministration d WHERE d.session_id = %s
 UNION ALL
 SELECT 'device', e.id, e.at, NULL, e.number, NULL, NULL, NULL
@@ -63,13 +64,13 @@ HEADER_KEYS = (
 
 
 def raw_monitor(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
-    found = fetch_rows(HEADER, [session_id, patient_id])
+    found = fetch_rows(HEADER, [session_id, patient_id], prepare=True)
     if not found:
         raise Http404("No such session.")
     header = found[0]
-    vitals = fetch_rows(VITALS, [session_id])
-    phq9 = fetch_rows(PHQ9, [patient_id])
-    records = fetch_rows(EVENTS, [session_id] * 6)
+    vitals = fetch_rows(VITALS, [session_id], prepare=True)
+    phq9 = fetch_rows(PHQ9, [patient_id], prepare=True)
+    records = fetch_rows(EVENTS, [session_id] * 6, prepare=True)
     body = {
         "session": dict(zip(HEADER_KEYS, header, strict=True)),
         "vitals": vitals,

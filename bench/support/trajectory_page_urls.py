@@ -40,12 +40,12 @@ STATEMENTS = 3
 
 
 def raw_trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
-    found = fetch_rows(PATIENT, [patient_id])
+    found = fetch_rows(PATIENT, [patient_id], prepare=True)
     if not found:
         raise Http404("No such patient.")
     patient = found[0]
-    responses = fetch_rows(RESPONSES, [patient_id])
-    rows = fetch_rows(COURSE_AND_SESSIONS, [patient_id, patient_id])
+    responses = fetch_rows(RESPONSES, [patient_id], prepare=True)
+    rows = fetch_rows(COURSE_AND_SESSIONS, [patient_id, patient_id], prepare=True)
     course = dict(zip(("id", "opened_at", "started_at", "status"), rows[0][:4], strict=True)) if rows else None
     body = {
         "patient": dict(zip(PATIENT_KEYS, patient, strict=True)),

@@ -1,4 +1,5 @@
-"""The monitoring panel's repeated rows, built in Python: the readings table, the timepoints and the PHQ-9 strip.
+"""The monitoring panel's repeated rows, built in Python: the readings table, the timepoints, the scale ratings and
+the PHQ-9 strip.
 
 The panel is polled every 15 s by every screen watching a session. Its loops were most of its template's cost
 (about 70 %: each cell of a row resolved attributes and ran ``date``/``floatformat`` filters), so the rows are
@@ -13,11 +14,12 @@ import math
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from django.template.defaultfilters import floatformat
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from ketaclinic.clinical import Due, TimepointStatus
-from ketaclinic.dosing.monitoring_panel import Reading
+from ketaclinic.dosing.monitoring_panel import Reading, Scale
 
 _BADGE = {"done": "ok", "overdue": "danger", "due": "warn"}
 
@@ -42,6 +44,31 @@ def readings_rows(readings: Sequence[Reading], zone: str) -> SafeString:
         for r in readings
     ]
     return mark_safe("".join(rows))  # noqa: S308 - numbers, times and the escaped source only
+
+
+def one_decimal(value: float) -> str:
+    """``value`` as Django's ``floatformat:"-1"`` shows it: whole numbers without decimals, others with one."""
+    if value == int(value):
+        return str(int(value))
+    return floatformat(value, -1)  # rare (scale totals are whole numbers): the filter itself, its rounding exact
+
+
+def scale_items(scales: Iterable[Scale], zone: str) -> SafeString:
+    """The ``<li>`` items of the scale ratings: local time, scale, total, band and timepoint (a session rates a scale
+    at every timepoint that asks for one, so a dozen or more)."""
+    tz = ZoneInfo(zone)
+    items = [
+        format_html(
+            "<li>{} · {} <strong>{}</strong>{}{}</li>",
+            f"{o.at.astimezone(tz):%H:%M}",
+            o.label,
+            one_decimal(o.total),
+            format_html(" ({})", o.band) if o.band else "",
+            f" · {int(o.timepoint_min)}-min timepoint" if o.timepoint_min is not None else "",
+        )
+        for o in scales
+    ]
+    return mark_safe("".join(items))  # noqa: S308 - every item escaped by format_html
 
 
 def phq9_strip(points: Iterable[tuple[dt.datetime, float, str]], zone: str) -> SafeString:

@@ -13,6 +13,7 @@ session page with the error next to the field and what was typed kept (400); a s
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from django import forms
@@ -42,7 +43,7 @@ from ketaclinic.dosing.monitoring_panel import (
     load_panel,
     phq9_points,
 )
-from ketaclinic.dosing.svg import Point, vitals_chart
+from ketaclinic.dosing.svg import Columns, vitals_chart_columns
 
 TEMPLATE = "dosing/panels/_monitor_live.html"
 SCALES = tuple(ScaleObservation.Instrument.values)
@@ -50,6 +51,8 @@ SCALES = tuple(ScaleObservation.Instrument.values)
 QUICK_SCALES = ("moaas", "cadss6")
 #: How many of the latest readings the table lists (the chart shows all of them).
 TABLE_ROWS = 15
+#: The fields of a reading the chart draws, in :class:`~ketaclinic.dosing.svg.Columns` order (epoch for minutes).
+_CHART_FIELDS = itemgetter(V_EPOCH, V_SBP, V_DBP, V_HR, V_SPO2, V_RR)
 #: Capabilities a reader of the panel needs (visible patient, session-day records).
 NEEDS = (Perm.VIEW_DEMOGRAPHICS, Perm.RECORD_SESSION)
 
@@ -75,25 +78,24 @@ def _acting_role(user: Any, roles: list[str]) -> str:
 
 
 def _chart(panel: Panel) -> Any:
+    # Before the dose starts, the baseline alone is drawn, at minute 0. Minutes come from the readings' epoch seconds
+    # (the chart needs no more than a pixel's precision).
     start = panel.start.timestamp() if panel.start is not None else None
-    # Minutes from the readings' epoch seconds (the chart needs no more than a pixel's precision); before the dose
-    # starts, the baseline alone is drawn, at minute 0.
-    points = [
-        Point(
-            (r[V_EPOCH] - start) / 60 if start is not None else 0.0,
-            r[V_SBP], r[V_DBP], r[V_HR], r[V_SPO2], r[V_RR],
-        )
-        for r in panel.vitals
-        if start is not None or r[V_BASELINE]
-    ]  # fmt: skip
+    rows = panel.vitals if start is not None else [r for r in panel.vitals if r[V_BASELINE]]
+    if rows:
+        epoch, *readings = zip(*map(_CHART_FIELDS, rows), strict=True)
+        minutes = [(e - start) / 60 for e in epoch] if start is not None else [0.0] * len(rows)
+        columns = Columns(minutes, *readings)
+    else:
+        columns = Columns([], [], [], [], [], [])
     base = panel.baseline
     line = panel.timeline
     assert line is not None
     ticks = [(s.timepoint.minute, s.state.value, s.timepoint.label) for s in line.statuses]
     alerts = [(a.minute, a.level, a.message) for a in panel.alerts if a.minute is not None]
     end = max((t[0] for t in ticks), default=60)
-    return vitals_chart(
-        points,
+    return vitals_chart_columns(
+        columns,
         baseline=(base.systolic_mmhg, base.diastolic_mmhg) if base else None,
         ticks=ticks,
         alerts=alerts,
@@ -153,6 +155,7 @@ def context_for(
         "mon_baseline": panel.baseline,
         "mon_table": monitoring_markup.readings_rows(rows, zone),
         "mon_timepoints": monitoring_markup.timepoint_items(line.statuses),
+        "mon_scales": monitoring_markup.scale_items(panel.scales, zone),
         "mon_open_alerts": [(a, forms_.get("acks", {}).get(a.id)) for a in open_alerts],
         "mon_urgent": any(a.level == "urgent" for a in open_alerts),
         "mon_forms": forms_,

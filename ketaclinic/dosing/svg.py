@@ -7,7 +7,7 @@ pressure; ticks under the axis mark the protocol's timepoints (red when overdue)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.utils.html import escape
@@ -62,13 +62,26 @@ class _Band:
     def compute(self, value: float) -> str:
         return f"{_scale(float(value), *self.bounds):.1f}"
 
-    def ys(self, values: Iterable[float]) -> list[str]:
-        get, compute = self.table.get, self.compute
-        return [get(value) or compute(value) for value in values]  # never "": a hit is a non-empty string
+    def ys(self, values: Sequence[float]) -> list[str]:
+        ys = list(map(self.table.get, values))
+        if None in ys:  # a value off the table (not a whole number, or out of range)
+            return [y if y is not None else self.compute(v) for y, v in zip(ys, values, strict=True)]
+        return ys  # type: ignore[return-value]  # no None left
 
 
 _TOP = _Band(*TOP_RANGE, TOP_Y0, TOP_Y1)
 _SPO2 = _Band(*SPO2_RANGE, LOW_Y0, LOW_Y1)
+
+
+class Columns(NamedTuple):
+    """The readings as one list per field, in time order (what :func:`vitals_chart` draws)."""
+
+    minute: Sequence[float]
+    systolic: Sequence[float]
+    diastolic: Sequence[float]
+    heart_rate: Sequence[float]
+    spo2: Sequence[float]
+    resp_rate: Sequence[float | None]
 
 
 def vitals_chart(
@@ -84,14 +97,34 @@ def vitals_chart(
     ``ticks`` are ``(minute, state, label)`` of the timepoints; ``alerts`` are ``(minute, level, message)``;
     ``end_minute`` is the end of the planned observation (the axis always reaches it).
     """
-    minutes = [p.minute for p in points] + [t[0] for t in ticks] + [a[0] for a in alerts]
+    columns = Columns(*map(list, zip(*points, strict=True))) if points else Columns([], [], [], [], [], [])
+    return vitals_chart_columns(columns, baseline=baseline, ticks=ticks, alerts=alerts, end_minute=end_minute)
+
+
+def vitals_chart_columns(
+    columns: Columns,
+    *,
+    baseline: tuple[int, int] | None,
+    ticks: Sequence[tuple[int, str, str]],
+    alerts: Sequence[tuple[float, str, str]],
+    end_minute: float,
+) -> SafeString:
+    """:func:`vitals_chart` from the readings as columns: a 2-hour session's 480 sets, drawn without an object
+    per reading (the monitoring panel redraws it on every poll)."""
+    count = len(columns.minute)
+    minutes = [*columns.minute, *(t[0] for t in ticks), *(a[0] for a in alerts)]
     x_lo = min([-10.0, *minutes])
-    x_hi = max([end_minute + 5, *(m + 5 for m in minutes)])
+    x_hi = max([end_minute, *minutes]) + 5
 
     def x(minute: float) -> float:
         return LEFT + (minute - x_lo) / (x_hi - x_lo) * (WIDTH - LEFT - RIGHT)
 
-    last = points[-1] if points else None
+    c = columns
+    last = (
+        Point(c.minute[-1], c.systolic[-1], c.diastolic[-1], c.heart_rate[-1], c.spo2[-1], c.resp_rate[-1])
+        if count
+        else None
+    )
     summary = (
         f"Latest: {last.systolic:.0f}/{last.diastolic:.0f} mmHg, heart rate {last.heart_rate:.0f}/min, "
         f"SpO2 {last.spo2:.0f} %"
@@ -104,7 +137,7 @@ def vitals_chart(
         f'<svg class="vitals-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="vc-title vc-desc" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         '<title id="vc-title">Vital signs over minutes since the start of the dose</title>',
-        f'<desc id="vc-desc">{escape(summary)} {len(points)} sets recorded.</desc>',
+        f'<desc id="vc-desc">{escape(summary)} {count} sets recorded.</desc>',
         f'<rect x="{LEFT}" y="{TOP_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{TOP_Y1 - TOP_Y0}" fill="#fff" '
         'stroke="#d0d5dd"/>',
         f'<rect x="{LEFT}" y="{LOW_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{LOW_Y1 - LOW_Y0}" fill="#fff" '
@@ -133,13 +166,18 @@ def vitals_chart(
             )
     # A 2-hour session has 480 points on five lines: each x is formatted once, and each y looked up by reading.
     x_span, width = x_hi - x_lo, WIDTH - LEFT - RIGHT  # x(), inlined: the same arithmetic, so the same pixels
-    xs = [f"{LEFT + (p.minute - x_lo) / x_span * width:.1f}" for p in points]
+    xs = [f"{LEFT + (minute - x_lo) / x_span * width:.1f}" for minute in columns.minute]
     for field, label, colour, dash in SERIES:
-        index = Point._fields.index(field)
-        present = [(cx, reading) for cx, p in zip(xs, points, strict=True) if (reading := p[index]) is not None]
-        coords = list(zip([cx for cx, _ in present], _TOP.ys(reading for _, reading in present), strict=True))
+        values: Sequence[float | None] = getattr(columns, field)
+        if None in values:  # a reading without this sign (respiratory rate is optional): a gap in the line
+            kept = [(cx, value) for cx, value in zip(xs, values, strict=True) if value is not None]
+            line_xs, line_values = [cx for cx, _ in kept], [value for _, value in kept]
+        else:
+            line_xs, line_values = xs, values  # type: ignore[assignment]
+        ys = _TOP.ys(line_values)
+        coords = list(zip(line_xs, ys, strict=True))
         if coords:
-            path = " ".join(map(",".join, coords))
+            path = " ".join([f"{cx},{cy}" for cx, cy in coords])
             dashed = f' stroke-dasharray="{dash}"' if dash else ""
             if len(coords) <= MAX_DOTS:
                 out.extend(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>' for cx, cy in coords)
@@ -147,8 +185,8 @@ def vitals_chart(
                 f'<polyline class="series-{field}" points="{path}" fill="none" stroke="{colour}" '
                 f'stroke-width="2"{dashed}><title>{label}</title></polyline>'
             )
-    if points:
-        path = " ".join(map(",".join, zip(xs, _SPO2.ys(p.spo2 for p in points), strict=True)))
+    if count:
+        path = " ".join([f"{cx},{cy}" for cx, cy in zip(xs, _SPO2.ys(columns.spo2), strict=True)])
         out.append(
             f'<polyline class="series-spo2" points="{path}" fill="none" stroke="#6d28d9" stroke-width="2">'
             "<title>SpO2</title></polyline>"

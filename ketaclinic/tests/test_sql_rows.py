@@ -31,3 +31,52 @@ def test_the_orm_keeps_its_own_loader_after_a_fast_read() -> None:
     fetch_rows("SELECT 1", [])
     AuditEvent.objects.create(action=AuditEvent.Action.VIEW, object_type="x")
     assert AuditEvent.objects.get().occurred_at.tzinfo is not None
+
+
+SQL = "SELECT id, object_type FROM audit_auditevent WHERE id = %s"
+
+
+def test_a_prepared_read_gives_the_same_rows_and_is_counted_like_any_statement() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    event = AuditEvent.objects.create(action=AuditEvent.Action.VIEW, object_type="x")
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert fetch_rows(SQL, [event.pk], prepare=True) == fetch_rows(SQL, [event.pk]) == [(event.pk, "x")]
+    assert len(captured) == 6 and all(q["sql"].startswith("SELECT id, object_type") for q in captured)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_on_postgresql_it_is_prepared_once_unless_the_connection_prepares_nothing() -> None:
+    event = AuditEvent.objects.create(action=AuditEvent.Action.VIEW, object_type="x")
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%object_type%"])
+            return [row[0] for row in cursor.fetchall()]
+
+    driver = connection.connection
+    assert driver is not None and driver.prepare_threshold == 0  # settings: KETACLINIC_PREPARED_READS defaults on
+    driver.prepare_threshold = None  # KETACLINIC_PREPARED_READS=0 (a pooler that keeps no prepared statements)
+    try:
+        assert fetch_rows(SQL, [event.pk], prepare=True) == [(event.pk, "x")]
+        assert prepared() == []
+    finally:
+        driver.prepare_threshold = 0
+    for _ in range(3):
+        assert fetch_rows(SQL, [event.pk], prepare=True) == [(event.pk, "x")]
+    assert len(prepared()) == 1
+    AuditEvent.objects.filter(pk=event.pk).exists()  # Django's own queries are never prepared
+    assert len(prepared()) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs_afterwards() -> None:
+    from django.db import transaction
+
+    event = AuditEvent.objects.create(action=AuditEvent.Action.VIEW, object_type="x")
+    sql = "SELECT id FROM audit_auditevent WHERE id = %s AND object_type <> 'rolled back'"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert fetch_rows(sql, [event.pk], prepare=True) == [(event.pk,)]
+        raise RuntimeError("roll back")
+    assert fetch_rows(sql, [event.pk], prepare=True) == [(event.pk,)]

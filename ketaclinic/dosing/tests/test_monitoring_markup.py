@@ -84,3 +84,28 @@ def test_timepoints_show_state_due_missing_and_lateness() -> None:
     ) in html
     upcoming = html[html.index("tp-upcoming") :]
     assert "missing" not in upcoming and "late" not in upcoming
+
+
+SCALES_TEMPLATE = (
+    '{% load tz %}{% timezone zone %}{% for o in scales %}<li>{{ o.at|date:"H:i" }} · {{ o.label }} '
+    '<strong>{{ o.total|floatformat:"-1" }}</strong>{% if o.band %} ({{ o.band }}){% endif %}'
+    "{% if o.timepoint_min is not None %} · {{ o.timepoint_min }}-min timepoint{% endif %}</li>{% endfor %}"
+    "{% endtimezone %}"
+)  # what the panel's template did before scale_items
+
+
+@pytest.mark.parametrize("total", [0.0, 3.0, 24.0, 2.5, 2.25, 2.35, 17.04, 91.96])
+def test_scale_items_show_what_the_template_showed(total: float) -> None:
+    from ketaclinic.dosing.monitoring_markup import one_decimal, scale_items
+    from ketaclinic.dosing.monitoring_panel import Scale
+
+    scales = [
+        Scale(1, AT, "moaas", total, "", 40),
+        Scale(2, AT + dt.timedelta(hours=9), "cadss6", total, "mild <dissociation> & more", None),
+        Scale(3, AT - dt.timedelta(hours=9), "aldrete", total, "ready", 120),
+    ]
+    for zone in ("America/Chicago", "Europe/London", "UTC"):
+        expected = Template(SCALES_TEMPLATE).render(Context({"scales": scales, "zone": zone}))
+        assert scale_items(scales, zone) == expected
+    assert one_decimal(total) == Template('{{ v|floatformat:"-1" }}').render(Context({"v": total}))
+    assert "&lt;dissociation&gt; &amp; more" in scale_items(scales, "UTC")
