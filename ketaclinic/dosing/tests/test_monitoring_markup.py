@@ -109,3 +109,10 @@ def test_scale_items_show_what_the_template_showed(total: float) -> None:
         assert scale_items(scales, zone) == expected
     assert one_decimal(total) == Template('{{ v|floatformat:"-1" }}').render(Context({"v": total}))
     assert "&lt;dissociation&gt; &amp; more" in scale_items(scales, "UTC")
+
+
+def test_timepoint_labels_are_escaped() -> None:
+    odd = Timepoint(15, frozenset({Due.MOAAS}), 'MOAA/S "quick" <check> & note', (), Evidence.BEST_KNOWLEDGE)
+    html = timepoint_items([TimepointStatus(odd, TimepointState.DUE, frozenset({Due.MOAAS}))])
+    assert "MOAA/S &quot;quick&quot; &lt;check&gt; &amp; note" in html and "<check>" not in html
+    assert '<span class="badge warn">due</span> <strong>15 min</strong>' in html
