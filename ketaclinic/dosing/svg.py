@@ -7,10 +7,10 @@ pressure; ticks under the axis mark the protocol's timepoints (red when overdue)
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 760, 356
@@ -71,6 +71,51 @@ class _Band:
 
 _TOP = _Band(*TOP_RANGE, TOP_Y0, TOP_Y1)
 _SPO2 = _Band(*SPO2_RANGE, LOW_Y0, LOW_Y1)
+#: Escapes as Django's ``escape`` does (it calls this), without its lazy-text checks.
+_e = html.escape
+
+
+def _head() -> str:
+    return (
+        f'<svg class="vitals-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="vc-title vc-desc" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">'
+        '<title id="vc-title">Vital signs over minutes since the start of the dose</title>'
+    )
+
+
+def _grid() -> str:
+    out = [
+        f'<rect x="{LEFT}" y="{TOP_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{TOP_Y1 - TOP_Y0}" fill="#fff" '
+        'stroke="#d0d5dd"/>',
+        f'<rect x="{LEFT}" y="{LOW_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{LOW_Y1 - LOW_Y0}" fill="#fff" '
+        'stroke="#d0d5dd"/>',
+    ]
+    for value in range(40, 221, 40):
+        y = _scale(value, *TOP_RANGE, TOP_Y0, TOP_Y1)
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}</text>')
+    for value in (80, 90, 100):
+        y = _scale(value, *SPO2_RANGE, LOW_Y0, LOW_Y1)
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}%</text>')
+    out.append(f'<text x="{LEFT + 4}" y="{LOW_Y0 + 12}" fill="#6d28d9">SpO2 %</text>')
+    return "".join(out)
+
+
+def _legend() -> str:
+    out, legend_x = [], LEFT + 40
+    for _name, label, colour, dash in (*SERIES, ("spo2", "SpO2", "#6d28d9", "")):
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<line x1="{legend_x}" x2="{legend_x + 18}" y1="{HEIGHT - 6}" y2="{HEIGHT - 6}" stroke="{colour}" '
+            f'stroke-width="2"{dashed}/><text x="{legend_x + 22}" y="{HEIGHT - 2}" fill="#344054">{label}</text>'
+        )
+        legend_x += 110
+    return "".join(out)
+
+
+# What does not depend on the session (the frame, the grid, the legend), drawn once.
+_HEAD, _GRID, _LEGEND = _head(), _grid(), _legend()
 
 
 class Columns(NamedTuple):
@@ -134,24 +179,10 @@ def vitals_chart_columns(
         else "No vital signs yet."
     )
     out = [
-        f'<svg class="vitals-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="vc-title vc-desc" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
-        '<title id="vc-title">Vital signs over minutes since the start of the dose</title>',
-        f'<desc id="vc-desc">{escape(summary)} {count} sets recorded.</desc>',
-        f'<rect x="{LEFT}" y="{TOP_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{TOP_Y1 - TOP_Y0}" fill="#fff" '
-        'stroke="#d0d5dd"/>',
-        f'<rect x="{LEFT}" y="{LOW_Y0}" width="{WIDTH - LEFT - RIGHT}" height="{LOW_Y1 - LOW_Y0}" fill="#fff" '
-        'stroke="#d0d5dd"/>',
+        _HEAD,
+        f'<desc id="vc-desc">{_e(summary)} {count} sets recorded.</desc>',
+        _GRID,
     ]
-    for value in range(40, 221, 40):
-        y = _scale(value, *TOP_RANGE, TOP_Y0, TOP_Y1)
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
-        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}</text>')
-    for value in (80, 90, 100):
-        y = _scale(value, *SPO2_RANGE, LOW_Y0, LOW_Y1)
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaecf0"/>')
-        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#475467">{value}%</text>')
-    out.append(f'<text x="{LEFT + 4}" y="{LOW_Y0 + 12}" fill="#6d28d9">SpO2 %</text>')
     zero = x(0)
     out.append(
         f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP_Y0}" y2="{LOW_Y1}" stroke="#344054" stroke-dasharray="2 2"/>'
@@ -196,25 +227,18 @@ def vitals_chart_columns(
         tx = x(minute)
         colour = TICK_COLOUR.get(state, "#98a2b3")
         out.append(
-            f'<line class="tick tick-{escape(state)}" x1="{tx:.1f}" x2="{tx:.1f}" y1="{AXIS_Y - 6}" '
-            f'y2="{AXIS_Y + 6}" stroke="{colour}" stroke-width="3"><title>{minute} min: {escape(label)} '
-            f"({escape(state)})</title></line>"
+            f'<line class="tick tick-{_e(state)}" x1="{tx:.1f}" x2="{tx:.1f}" y1="{AXIS_Y - 6}" '
+            f'y2="{AXIS_Y + 6}" stroke="{colour}" stroke-width="3"><title>{minute} min: {_e(label)} '
+            f"({_e(state)})</title></line>"
         )
         out.append(f'<text x="{tx:.1f}" y="{AXIS_Y + 18}" text-anchor="middle" fill="{colour}">{minute}</text>')
     for at, level, message in alerts:
         ax = x(at)
         colour = ALERT_COLOUR.get(level, "#b42318")
         out.append(
-            f'<path class="alert-marker alert-{escape(level)}" d="M{ax:.1f},{TOP_Y0 + 2} l-6,10 h12 z" '
-            f'fill="{colour}"><title>{escape(message)}</title></path>'
+            f'<path class="alert-marker alert-{_e(level)}" d="M{ax:.1f},{TOP_Y0 + 2} l-6,10 h12 z" '
+            f'fill="{colour}"><title>{_e(message)}</title></path>'
         )
-    legend_x = LEFT + 40
-    for _name, label, colour, dash in (*SERIES, ("spo2", "SpO2", "#6d28d9", "")):
-        dashed = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(
-            f'<line x1="{legend_x}" x2="{legend_x + 18}" y1="{HEIGHT - 6}" y2="{HEIGHT - 6}" stroke="{colour}" '
-            f'stroke-width="2"{dashed}/><text x="{legend_x + 22}" y="{HEIGHT - 2}" fill="#344054">{label}</text>'
-        )
-        legend_x += 110
+    out.append(_LEGEND)
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above; numbers are formatted
