@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from ketaclinic.accounts.roles import ROLE_LABELS, Perm, Role
@@ -84,8 +84,19 @@ def _entry(url: str, label: str, current: bool) -> str:
     )
 
 
+def site_options(sites: Iterable[Any], current: Any) -> SafeString:
+    """The site switcher's ``<option>`` entries, the acting site ``selected``; names escaped as the template did."""
+    return mark_safe(  # noqa: S308 - the pk and name escaped
+        "".join(
+            f'<option value="{escape(s.pk)}" {"selected" if s == current else ""}>{escape(s.name)}</option>'
+            for s in sites
+        )
+    )
+
+
 class _Menu:
-    """The user's menu, computed the first time a template asks for it: fragments polled by htmx never do."""
+    """The user's menu and site switcher, computed the first time a template asks for them: fragments polled by htmx
+    never do."""
 
     def __init__(self, request: HttpRequest, user: Any) -> None:
         self.request, self.user = request, user
@@ -98,6 +109,9 @@ class _Menu:
 
     def markup(self) -> SafeString:
         return nav_markup(self.items(), self.request)
+
+    def site_options(self) -> SafeString:
+        return site_options(getattr(self.request, "available_sites", []), getattr(self.request, "site", None))
 
 
 def clinic(request: HttpRequest) -> dict[str, Any]:
@@ -112,5 +126,6 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
         "available_sites": getattr(request, "available_sites", []),
         "nav_items": items,
         "nav_markup": menu.markup,
+        "site_options": menu.site_options,
         "role_labels": [ROLE_LABELS[Role(r)] for r in user.role_names],
     }

@@ -12,7 +12,8 @@ from django.test import RequestFactory, override_settings
 from django.urls import NoReverseMatch, clear_url_caches, path, resolve, reverse, set_script_prefix, set_urlconf
 
 from ketaclinic import fixed_urls as fixed_urls_module
-from ketaclinic.accounts.context_processors import MENU, nav_markup, navigation
+from ketaclinic.accounts.context_processors import MENU, nav_markup, navigation, site_options
+from ketaclinic.accounts.models import Site
 from ketaclinic.accounts.roles import ROLE_PERMISSIONS, Perm, Role
 from ketaclinic.fixed_urls import fixed_url
 
@@ -21,6 +22,11 @@ NAV_LOOP = Template(
     '{% for item in nav_items %}<li><a href="{{ item.url }}" {% if request.resolver_match.url_name == item.name or '
     'request.resolver_match.app_name == item.name %}aria-current="page"{% endif %}>{{ item.label }}</a></li>'
     "{% endfor %}"
+)
+# base.html's site switcher loop as it was.
+SITE_LOOP = Template(
+    '{% for s in available_sites %}<option value="{{ s.pk }}" {% if s == current_site %}selected{% endif %}>'
+    "{{ s.name }}</option>{% endfor %}"
 )
 # A URLconf of this module's own, for the URLconf switches below.
 urlpatterns = [path("elsewhere/", lambda request: HttpResponse(), name="home")]
@@ -75,6 +81,15 @@ def test_labels_and_urls_are_escaped() -> None:
     html = nav_markup(items, request)
     assert html == NAV_LOOP.render(Context({"nav_items": items, "request": request}))
     assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in html and "&amp;c=&quot;2&quot;" in html
+
+
+def test_the_site_options_are_what_the_template_loop_made() -> None:
+    sites = [Site(pk=1, name="North"), Site(pk=2, name='<b>"South" & Co</b>'), Site(pk=3, name="East")]
+    for current in [sites[0], sites[1], Site(pk=3, name="East, as the middleware loaded it"), None]:
+        expected = SITE_LOOP.render(Context({"available_sites": sites, "current_site": current}))
+        assert site_options(sites, current) == expected
+    assert "&lt;b&gt;&quot;South&quot; &amp; Co&lt;/b&gt;" in expected
+    assert site_options(sites, sites[1]).count("selected") == 1 and site_options([], None) == ""
 
 
 @pytest.fixture
