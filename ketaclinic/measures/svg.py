@@ -23,7 +23,9 @@ LINE, POINT, SESSION, BASELINE, RESPONSE, REMISSION = (
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    text = f"{value:.1f}"
+    # With one decimal, a trailing ".0" is all that rstrip("0").rstrip(".") ever took off (half the cost, per point).
+    return text[:-2] if text.endswith(".0") else text
 
 
 def score_chart(
