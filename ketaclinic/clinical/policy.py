@@ -8,6 +8,7 @@ disagree the default is the safer reading, and the setting's ``note`` says so.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -713,7 +714,7 @@ class ClinicPolicy:
 
     def with_overrides(self, overrides: Mapping[str, object]) -> ClinicPolicy:
         """A copy with ``overrides`` applied; an unknown name or out-of-range value raises ``ValueError``."""
-        known = {s.name: s for s in self.settings()}
+        known = _known_settings()
         changes: dict[str, float] = {}
         for name, raw in overrides.items():
             if name not in known:
@@ -728,7 +729,15 @@ class ClinicPolicy:
             if not s.minimum <= value <= s.maximum:
                 raise ValueError(f"{name}: {value:g} is outside the allowed range {s.minimum:g}–{s.maximum:g} {s.unit}")
             changes[name] = value
-        return dataclasses.replace(self, **changes)
+        # Frozen: with nothing to change the policy itself is the copy (most sites tune nothing).
+        return dataclasses.replace(self, **changes) if changes else self
+
+
+@functools.cache
+def _known_settings() -> dict[str, Setting]:
+    # The settings are the class's own field metadata, fixed at import: every clinic_policy() call on every page
+    # rebuilt them before this (dataclasses.fields and one Setting per field).
+    return {s.name: s for s in ClinicPolicy.settings()}
 
 
 DEFAULT_POLICY = ClinicPolicy()

@@ -20,6 +20,7 @@ def chart_card(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
     user: Any = request.user
     if not user.can(Perm.VIEW_CHART):
         return None
+    from ketaclinic.measures.trajectory_markup import chart_figure
     from ketaclinic.measures.views import chart_svg
 
     course = active_course(patient)
@@ -32,8 +33,12 @@ def chart_card(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
         .exclude(closes_at__lte=now)
         .count()
     )
+    zone = patient.site.zone
     return {
-        "series": [{"series": s, "svg": chart_svg(s, patient.site.zone, height=160)} for s in data.instruments[:3]],
+        "series": [
+            {"series": s, "figure": chart_figure(s, chart_svg(s, zone, height=160), patient_id=patient.pk, zone=zone)}
+            for s in data.instruments[:3]
+        ],
         "more": max(len(data.instruments) - 3, 0),
         "open_now": open_now,
         "zone": patient.site.time_zone,

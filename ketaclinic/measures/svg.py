@@ -23,7 +23,9 @@ LINE, POINT, SESSION, BASELINE, RESPONSE, REMISSION = (
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    text = f"{value:.1f}"
+    # With one decimal, a trailing ".0" is all that rstrip("0").rstrip(".") ever took off (half the cost, per point).
+    return text[:-2] if text.endswith(".0") else text
 
 
 def score_chart(
@@ -83,19 +85,21 @@ def score_chart(
             f'<text x="{PAD_LEFT + plot_w - 4}" y="{_fmt(y(value) - 3)}" text-anchor="end" fill="{colour}">'
             f"{label} {_fmt(value)}</text>"
         )
+    # Each time is converted and formatted once, each coordinate rounded once (the line and its points share them):
+    # the chart is drawn on every trajectory page, once per instrument.
     for at in sessions:
-        sx = _fmt(x(at))
+        minute = f"{local(at):%Y-%m-%d %H:%M}"
         out.append(
-            f'<path d="M{sx} {PAD_TOP + plot_h} l-4 8 h8 z" fill="{SESSION}" data-session="{local(at):%Y-%m-%d}">'
-            f"<title>Dosing session {local(at):%Y-%m-%d %H:%M}</title></path>"
+            f'<path d="M{_fmt(x(at))} {PAD_TOP + plot_h} l-4 8 h8 z" fill="{SESSION}" '
+            f'data-session="{minute.partition(" ")[0]}"><title>Dosing session {minute}</title></path>'
         )
-    coords = [(x(at), y(score)) for at, score in points]
+    coords = [(_fmt(x(at)), _fmt(y(score))) for at, score in points]
     if len(coords) > 1:
-        path = " ".join(f"{_fmt(px)},{_fmt(py)}" for px, py in coords)
+        path = " ".join(f"{px},{py}" for px, py in coords)
         out.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
     for (at, score), (px, py) in zip(points, coords, strict=True):
         out.append(
-            f'<circle cx="{_fmt(px)}" cy="{_fmt(py)}" r="4" fill="{POINT}" data-score="{score}">'
+            f'<circle cx="{px}" cy="{py}" r="4" fill="{POINT}" data-score="{score}">'
             f"<title>{local(at):%Y-%m-%d %H:%M}: {score}</title></circle>"
         )
     out.append(

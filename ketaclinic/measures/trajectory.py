@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 
 from ketaclinic import clinical
 from ketaclinic.accounts.clinic_policy import clinic_policy
-from ketaclinic.clinical import Instrument, OutcomeStatus
+from ketaclinic.clinical import ClinicPolicy, Instrument, OutcomeStatus
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.patients.access import access_patient, may_read_chart, record_chart_read
 from ketaclinic.patients.models import Patient
@@ -223,8 +223,16 @@ def build_trajectories(rows: Sequence[tuple[Any, ...]], patient: Any) -> Patient
         by_instrument.setdefault(instrument, []).append(Point(at, int(total), int(ref), respondent))
     order = list(clinical.INSTRUMENTS)
     starts = [at for at, _ in sorted(sessions)]
+    policies: list[ClinicPolicy] = []
+
+    def policy() -> ClinicPolicy:
+        # Read once for all the patient's instruments, and only if one of them has response and remission lines.
+        if not policies:
+            policies.append(clinic_policy(patient.site_id))
+        return policies[0]
+
     series = [
-        _build(clinical.get_instrument(i), found, starts, course, patient.site_id)
+        _build(clinical.get_instrument(i), found, starts, course, policy)
         for i, found in sorted(by_instrument.items(), key=lambda kv: order.index(kv[0]))
     ]
     unscored = [
@@ -274,7 +282,11 @@ def access_trajectories(user: Any, patient_id: int, sites: Sequence[Any], *, aud
 
 
 def _build(
-    instrument: Instrument, points: list[Point], sessions: list[dt.datetime], course: Any, site_id: int
+    instrument: Instrument,
+    points: list[Point],
+    sessions: list[dt.datetime],
+    course: Any,
+    policy: Callable[[], ClinicPolicy],
 ) -> InstrumentTrajectory:
     series = InstrumentTrajectory(instrument, points, sessions)
     start = sessions[0] if sessions else (course.started_at if course is not None else None)
@@ -295,7 +307,7 @@ def _build(
             series.since_last_session = latest.score - reference[-1].score
     outcome = instrument.higher_is_worse and instrument.total_range is not None
     if outcome and baseline.score:
-        the_policy = clinic_policy(site_id)
+        the_policy = policy()
         series.response_line = baseline.score * (1 - the_policy.response_reduction_pct / 100)
         change = clinical.classify_change(instrument, baseline.score, baseline.score, policy=the_policy)
         series.remission_line = change.remission_threshold

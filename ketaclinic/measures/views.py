@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ketaclinic import clinical
@@ -23,6 +23,7 @@ from ketaclinic.measures.models import MeasureDue, QuestionnaireResponse
 from ketaclinic.measures.schedule import active_course, sync_schedule
 from ketaclinic.measures.svg import score_chart
 from ketaclinic.measures.trajectory import InstrumentTrajectory, access_trajectories, load_trajectories
+from ketaclinic.measures.trajectory_markup import chart_figure, screen_items
 from ketaclinic.patients.access import access_patient
 from ketaclinic.portal.forms import QuestionnaireForm, item_texts
 
@@ -30,7 +31,7 @@ AUDIT_AS = "measures.questionnaireresponse"
 RECENT = 12
 
 
-def chart_svg(series: InstrumentTrajectory, zone: Any, *, width: int = 640, height: int = 240) -> str:
+def chart_svg(series: InstrumentTrajectory, zone: Any, *, width: int = 640, height: int = 240) -> SafeString:
     """The chart of one instrument's series (also used by the chart card and, later, the PDF report)."""
     return mark_safe(  # noqa: S308 — every text in the SVG is escaped by score_chart
         score_chart(
@@ -164,8 +165,16 @@ def trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
     sites = list(getattr(request, "available_sites", []))
     patient, data = access_trajectories(request.user, patient_id, sites, audit_as=AUDIT_AS)
     zone = patient.site.zone
-    charts = [{"series": s, "svg": chart_svg(s, zone)} for s in data.instruments]
-    context = {"patient": patient, "data": data, "charts": charts, "zone": patient.site.time_zone}
+    charts = [
+        {"series": s, "figure": chart_figure(s, chart_svg(s, zone), patient_id=patient.pk, zone=zone)}
+        for s in data.instruments
+    ]
+    context = {
+        "patient": patient,
+        "data": data,
+        "charts": charts,
+        "screens": screen_items(data.screens, zone),
+    }
     return render(request, "measures/trajectory.html", context)
 
 
@@ -186,11 +195,12 @@ def instrument_detail(request: HttpRequest, patient_id: int, instrument: str) ->
     texts = item_texts(definition)
     items = [{"id": i.id, "label": texts.get(i.id, i.label), "scored": i.scored} for i in definition.items]
     rows = [{"response": r, "answers": [r.answers.get(i["id"]) for i in items]} for r in responses]
+    zone = patient.site.zone
     context = {
         "patient": patient,
         "instrument": definition,
         "series": series,
-        "svg": chart_svg(series, patient.site.zone) if series else None,
+        "figure": chart_figure(series, chart_svg(series, zone), patient_id=patient.pk, zone=zone) if series else None,
         "items": items,
         "rows": rows,
         "zone": patient.site.time_zone,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from ketaclinic.clinical.policy import ClinicPolicy
 from ketaclinic.clinical.sources import Citation, Evidence
@@ -170,9 +171,13 @@ class Instrument:
             return self.domains
         return tuple((i.id,) for i in self.items if i.scored)
 
-    @property
+    @cached_property
     def total_range(self) -> tuple[int, int] | None:
-        """Lowest and highest possible total, honouring ``sum_limits``; ``None`` for instruments without a total."""
+        """Lowest and highest possible total, honouring ``sum_limits``; ``None`` for instruments without a total.
+
+        Cached on the (frozen) instance: scoring and every change classification ask for it, dozens of times per
+        trajectory page.
+        """
         if self.tiers:
             return None
         limited = {item_id: limit for limit in self.sum_limits for item_id in limit.items}

@@ -12,6 +12,12 @@ def test_it_applies_a_valid_override_as_a_copy() -> None:
     assert changed.session_min_spacing_hours == 72 and DEFAULT_POLICY.session_min_spacing_hours == 48
 
 
+def test_no_override_gives_the_same_policy_and_a_tuned_one_keeps_its_own_values() -> None:
+    assert DEFAULT_POLICY.with_overrides({}) is DEFAULT_POLICY  # frozen: nothing to copy
+    tuned = DEFAULT_POLICY.with_overrides({"session_min_spacing_hours": 72})
+    assert tuned.with_overrides({}) is tuned and tuned.with_overrides({}).session_min_spacing_hours == 72
+
+
 def test_it_describes_the_session_spacing_setting() -> None:
     (spacing,) = [s for s in ClinicPolicy.settings() if s.name == "session_min_spacing_hours"]
     assert (spacing.default, spacing.minimum, spacing.maximum, spacing.unit) == (48, 20, 168, "hours")

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ketaclinic import clinical
+from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.audit.models import AuditEvent
 from ketaclinic.conftest import Cast
 from ketaclinic.courses.models import Course
@@ -122,7 +123,11 @@ def test_it_gives_what_the_three_orm_reads_gave(busy: Course, only: str | None) 
     for series in data.instruments:
         points = [Point(*p) for p in expected["points"][series.id]]
         reference = _build(
-            clinical.get_instrument(series.id), points, expected["sessions"], expected["course"], patient.site_id
+            clinical.get_instrument(series.id),
+            points,
+            expected["sessions"],
+            expected["course"],
+            lambda: clinic_policy(patient.site_id),
         )
         assert series == reference
     if only is None:
