@@ -71,3 +71,16 @@ def test_postgresql_refuses_changes_even_from_raw_sql(cast: Cast) -> None:
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == Action.VIEW
+
+
+def test_the_stored_row_is_what_the_returned_event_says(cast: Cast) -> None:
+    detail = {"fields": ["phone", "address"], "count": 2, "note": "quotes \" and unicode é"}
+    with acting(AuditContext(user=cast.nurse, site=cast.site_a, ip_address="2001:db8::7", path="/x/")):
+        event = record(Action.UPDATE, object_type="patients.patient", object_id=9, patient_id=9, detail=detail)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    columns = [f.attname for f in AuditEvent._meta.concrete_fields]
+    assert {c: getattr(stored, c) for c in columns} == {c: getattr(event, c) for c in columns}
+    assert stored.detail == detail and stored.ip_address == "2001:db8::7" and stored.occurred_at.tzinfo is not None
+    assert not event._state.adding and AuditEvent.objects.count() == 1
+    with pytest.raises(AuditImmutableError):
+        event.save()  # a recorded event is not saved again
