@@ -74,7 +74,7 @@ def test_postgresql_refuses_changes_even_from_raw_sql(cast: Cast) -> None:
 
 
 def test_the_stored_row_is_what_the_returned_event_says(cast: Cast) -> None:
-    detail = {"fields": ["phone", "address"], "count": 2, "note": "quotes \" and unicode é"}
+    detail = {"fields": ["phone", "address"], "count": 2, "note": 'quotes " and unicode é'}
     with acting(AuditContext(user=cast.nurse, site=cast.site_a, ip_address="2001:db8::7", path="/x/")):
         event = record(Action.UPDATE, object_type="patients.patient", object_id=9, patient_id=9, detail=detail)
     stored = AuditEvent.objects.get(pk=event.pk)
