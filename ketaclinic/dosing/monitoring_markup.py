@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from ketaclinic.clinical import Due, TimepointStatus
 from ketaclinic.dosing.monitoring_panel import Reading, Scale
 
-_BADGE = {"done": "ok", "overdue": "danger", "due": "warn"}
+_BADGE = {"done": "ok", "overdue": "danger", "missed": "danger", "due": "warn"}
 #: Escapes &, <, >, " and ' exactly as Django's ``escape`` (which calls it), without the lazy-text checks of
 #: ``format_html``: the panel's markup escapes a hundred short texts a poll.
 _e = html.escape
@@ -91,11 +91,14 @@ def _in_order(due: Iterable[Due]) -> list[str]:
     return [str(d) for d in Due if d in due]
 
 
-def timepoint_items(statuses: Iterable[TimepointStatus]) -> SafeString:
-    """The ``<li>`` items of the timepoints list: state badge, minute, label, what is due, what is missing."""
+def timepoint_items(statuses: Iterable[TimepointStatus], *, finished: bool = False) -> SafeString:
+    """The ``<li>`` items of the timepoints list: state badge, minute, label, what is due, what is missing. On a
+    ``finished`` session (discharged, ended) an overdue timepoint can no longer be done: it reads "missed"."""
     parts = []
     for s in statuses:
         state = _e(s.state.value)
+        if finished and state == "overdue":
+            state = "missed"
         missing = ""
         if s.missing and state != "upcoming":
             missing = f'<span class="missing">missing: {_e(", ".join(_in_order(s.missing)))}</span>'

@@ -91,7 +91,11 @@ def _chart(panel: Panel) -> Any:
     base = panel.baseline
     line = panel.timeline
     assert line is not None
-    ticks = [(s.timepoint.minute, s.state.value, s.timepoint.label) for s in line.statuses]
+    finished = panel.state not in monitoring.MONITOR_STATES
+    ticks = [
+        (s.timepoint.minute, "missed" if finished and s.state.value == "overdue" else s.state.value, s.timepoint.label)
+        for s in line.statuses
+    ]
     alerts = [(a.minute, a.level, a.message) for a in panel.alerts if a.minute is not None]
     end = max((t[0] for t in ticks), default=60)
     return vitals_chart_columns(
@@ -140,21 +144,24 @@ def context_for(
     forms_ = _forms(panel, bound or {}) if writable else {}
     open_alerts = panel.open_alerts
     rows = panel.latest_in_session(TABLE_ROWS)
+    live = panel.state in monitoring.MONITOR_STATES
     return {
         "mon": panel,
         "mon_patient_id": patient_id,
         "mon_writable": writable,
-        "mon_live": panel.state in monitoring.MONITOR_STATES,
+        "mon_live": live,
         "mon_show": panel.state in monitoring.MONITOR_STATES or panel.state == "discharged",
         "mon_zone": zone,
         "mon_chart": _chart(panel),
         "mon_timeline": line,
-        "mon_overdue": line.overdue,
+        # A finished session's overdue timepoints can no longer be done: they are listed as missed, not as a task.
+        "mon_overdue": line.overdue if live else [],
+        "mon_missed": [] if live else line.overdue,
         "mon_rows": rows,
         "mon_in_session": panel.in_session_count,
         "mon_baseline": panel.baseline,
         "mon_table": monitoring_markup.readings_rows(rows, zone),
-        "mon_timepoints": monitoring_markup.timepoint_items(line.statuses),
+        "mon_timepoints": monitoring_markup.timepoint_items(line.statuses, finished=not live),
         "mon_scales": monitoring_markup.scale_items(panel.scales, zone),
         "mon_open_alerts": [(a, forms_.get("acks", {}).get(a.id)) for a in open_alerts],
         "mon_urgent": any(a.level == "urgent" for a in open_alerts),

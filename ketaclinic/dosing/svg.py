@@ -28,7 +28,7 @@ SERIES = (
     ("heart_rate", "Heart rate", "#1d4ed8", ""),
     ("resp_rate", "Resp. rate", "#047857", "2 3"),
 )
-TICK_COLOUR = {"done": "#067647", "due": "#b54708", "overdue": "#b42318", "upcoming": "#98a2b3"}
+TICK_COLOUR = {"done": "#067647", "due": "#b54708", "overdue": "#b42318", "missed": "#b42318", "upcoming": "#98a2b3"}
 #: Readings are also drawn as dots while there are few of them (a single reading is otherwise invisible).
 MAX_DOTS = 60
 ALERT_COLOUR = {"urgent": "#b42318", "warning": "#b54708"}

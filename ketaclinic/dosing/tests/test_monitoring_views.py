@@ -458,3 +458,18 @@ def test_the_composed_sql_hands_back_aware_utc_times_from_either_database(value:
 
     assert _aware(value) == NOW and _aware(value).tzinfo is not None
     assert _aware(None) is None
+
+
+def test_a_finished_sessions_undone_timepoints_read_missed_not_overdue(
+    dosed: Dosed, client: Client, clinic: Cast
+) -> None:
+    live = dosed(route="esketamine_nasal", minutes_ago=47)
+    client.force_login(clinic.nurse)
+    html = client.get(url(live, "monitor")).content.decode()
+    assert "tp-overdue" in html and "overdue-banner" in html and "tp-missed" not in html
+    finished = dosed(route="esketamine_nasal", minutes_ago=47, state="discharged")
+    html = client.get(url(finished, "monitor")).content.decode()
+    assert "tp-missed" in html and "missed-banner" in html and 'class="tick tick-missed"' in html
+    assert "tp-overdue" not in html and "overdue-banner" not in html and "min late" not in html
+    assert "Read-only: the patient has been discharged." in html
+    assert '<h2 id="monitoring-title">4. Monitoring</h2>' in html  # no "minute N since the dose" days later
