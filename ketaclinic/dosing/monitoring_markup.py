@@ -3,16 +3,13 @@ the PHQ-9 strip.
 
 The panel is polled every 15 s by every screen watching a session. Its loops were most of its template's cost
 (about 70 %: each cell of a row resolved attributes and ran ``date``/``floatformat`` filters), so the rows are
-built here and the template places them: text escaped (``html.escape``, as Django's ``escape``), numbers and
-formatted times as they are. Times are shown in the site's time zone, numbers rounded half away from zero like
-``floatformat``.
+built here and the template places them: text escaped and numbers rounded as the templates did
+(:mod:`ketaclinic.markup`), formatted times as they are, in the site's time zone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import math
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -21,19 +18,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ketaclinic.clinical import Due, TimepointStatus
 from ketaclinic.dosing.monitoring_panel import Reading, Scale
+from ketaclinic.markup import esc as _e
+from ketaclinic.markup import rounded
 
 _BADGE = {"done": "ok", "overdue": "danger", "missed": "danger", "due": "warn"}
-#: Escapes &, <, >, " and ' exactly as Django's ``escape`` (which calls it), without the lazy-text checks of
-#: ``format_html``: the panel's markup escapes a hundred short texts a poll.
-_e = html.escape
-
-
-def rounded(value: float | None) -> str:
-    """``value`` to a whole number, halves away from zero (Django's ``floatformat:0``); empty for None."""
-    if value is None:
-        return ""
-    whole = int(math.copysign(math.floor(abs(value) + 0.5), value))
-    return str(whole)
 
 
 def readings_rows(readings: Sequence[Reading], zone: str) -> SafeString:

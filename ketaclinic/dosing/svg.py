@@ -7,11 +7,12 @@ pressure; ticks under the axis mark the protocol's timepoints (red when overdue)
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.utils.safestring import SafeString, mark_safe
+
+from ketaclinic.markup import esc as _e
 
 WIDTH, HEIGHT = 760, 356
 LEFT, RIGHT = 44, 16
@@ -71,8 +72,6 @@ class _Band:
 
 _TOP = _Band(*TOP_RANGE, TOP_Y0, TOP_Y1)
 _SPO2 = _Band(*SPO2_RANGE, LOW_Y0, LOW_Y1)
-#: Escapes as Django's ``escape`` does (it calls this), without its lazy-text checks.
-_e = html.escape
 
 
 def _head() -> str:

@@ -11,31 +11,20 @@ form, as ``floatformat:0`` does.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from ketaclinic.markup import esc, rounded
 from ketaclinic.measures.models import QuestionnaireResponse
 from ketaclinic.measures.trajectory import InstrumentTrajectory
 
-_WHOLE = Decimal(1)
-
 
 def _esc(value: object) -> str:
-    # django.utils.html.escape without its lazy-string wrapper: every value here is a plain str (the clinical
-    # catalogue's names and texts), and Django's escape is exactly html.escape(str(value)).
-    return html.escape(str(value))
-
-
-def rounded(value: float) -> str:
-    """``value`` to a whole number as ``floatformat:0`` shows it: its shortest decimal form rounded half away from
-    zero (so 12.5 → 13, -0.5 → -1), and never "-0"."""
-    whole = int(Decimal(str(value)).quantize(_WHOLE, rounding=ROUND_HALF_UP))
-    return str(whole)
+    # Every value here is a plain str or number (the clinical catalogue's names and texts).
+    return esc(str(value))
 
 
 def _local(at: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
