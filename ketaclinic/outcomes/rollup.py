@@ -202,10 +202,6 @@ def _decimal(value: Any) -> Decimal | None:
     return value if value is None or isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    return fetch_rows(sql, params)
-
-
 def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int:
     """Recompute the courses whose ids ``selection`` (SQL) returns.
 
@@ -213,13 +209,13 @@ def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int
     thousand-item parameter lists and skips the ORM's per-value conversions (a measured 3× on the refresh).
     """
     sel = f"({selection})"
-    courses = _rows(
+    courses = fetch_rows(
         "SELECT id, patient_id, site_id, protocol, route, indication, status, planned_induction_sessions, ended_at "
         f"FROM courses_course WHERE id IN {sel}",
         params,
     )
     doses: dict[int, list[Dose]] = defaultdict(list)
-    for course_id, session_id, at, amount, per_kg in _rows(
+    for course_id, session_id, at, amount, per_kg in fetch_rows(
         "SELECT s.course_ref, s.id, a.started_at, a.amount_mg, a.mg_per_kg FROM dosing_doseadministration a "
         f"JOIN dosing_dosingsession s ON s.id = a.session_id WHERE s.course_ref IN {sel} ORDER BY a.started_at, a.id",
         params,
@@ -228,7 +224,7 @@ def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int
     in_sessions = f"JOIN dosing_dosingsession s ON s.id = x.session_id WHERE s.course_ref IN {sel}"
     alerts = {
         session_id: (n, urgent)
-        for session_id, n, urgent in _rows(
+        for session_id, n, urgent in fetch_rows(
             "SELECT x.session_id, COUNT(*), SUM(CASE WHEN x.level = 'urgent' THEN 1 ELSE 0 END) "
             f"FROM dosing_sessionalert x {in_sessions} GROUP BY x.session_id",
             params,
@@ -236,21 +232,21 @@ def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int
     }
     events = {
         session_id: (n, serious)
-        for session_id, n, serious in _rows(
+        for session_id, n, serious in fetch_rows(
             "SELECT x.session_id, COUNT(*), SUM(CASE WHEN x.serious THEN 1 ELSE 0 END) "
             f"FROM dosing_adverseevent x {in_sessions} GROUP BY x.session_id",
             params,
         )
     }
     dissociation: dict[int, tuple[str, Decimal | None]] = {}
-    for session_id, instrument, peak in _rows(
+    for session_id, instrument, peak in fetch_rows(
         f"SELECT x.session_id, x.instrument, MAX(x.total) FROM dosing_scaleobservation x {in_sessions} "
         "AND x.instrument IN ('cadss', 'cadss6') GROUP BY x.session_id, x.instrument ORDER BY x.instrument",
         params,
     ):
         dissociation.setdefault(session_id, (instrument, _decimal(peak)))  # the full CADSS outranks CADSS-6
     scores: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for patient_id, at, total in _rows(
+    for patient_id, at, total in fetch_rows(
         "SELECT patient_id, completed_at, total FROM measures_questionnaireresponse "
         f"WHERE instrument = %s AND total IS NOT NULL AND patient_id IN (SELECT patient_id FROM courses_course "
         f"WHERE id IN {sel}) ORDER BY patient_id, completed_at, id",
@@ -368,7 +364,7 @@ def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
         # On PostgreSQL an array of the queued ids, which the planner looks up by index whatever its statistics say
         # (as a semi-join, ANALYZE'd with an empty queue, it read every response: 40 ms); SQLite probes by index.
         appended = f"= ANY(ARRAY({appended}))" if connection.vendor == "postgresql" else f"IN ({appended})"
-        rows = _rows(
+        rows = fetch_rows(
             f"SELECT {_cheap('r.completed_at')}, r.total, {', '.join(_cheap(f'co.{c}') for c in FOLD_COLUMNS)} "
             "FROM measures_questionnaireresponse r "
             "JOIN outcomes_courseoutcome co ON co.patient_id = r.patient_id "
