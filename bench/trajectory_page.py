@@ -12,7 +12,8 @@ own (``kc_bench_traj_<pid>``), filled by the same generator and dropped at the e
 
 Measured, for the page (``measures:trajectory``) and the floor (``support/trajectory_page_urls.py``):
   1. server-side time in process through Django's full request stack (test client, the network's prescriber, who
-     works at both sites): p50, p99;
+     works at both sites): p50, p99; and the floor plus the audit row every chart read commits (the least a handler
+     obeying the audit rule costs);
   2. SQL statements per request (``CaptureQueriesContext``), and how many of them the middleware issues;
   3. throughput at ``--concurrency`` (32) clients against real gunicorn with ``--workers`` (2) workers.
 Targets (issue 7): page p50 ≤ 1.5 × floor p50, ≤ 5 statements, ≥ 300 requests/s; the same on PostgreSQL.
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 from page_bench import (
     ROOT,
     add_common_arguments,
+    audit_budget,
     cache_key,
     interleaved,
     percentile,
@@ -128,6 +130,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     picked = [rng.choice(patients) for _ in range(args.requests)]
     pages = [reverse("measures:trajectory", args=[p]) for p in picked]
     floors = [reverse("bench_raw_trajectory", args=[p]) for p in picked]
+    audited = [reverse("bench_raw_trajectory_audited", args=[p]) for p in picked]
     sizes = {
         "patients": len(patients),
         "courses": Course.objects.count(),
@@ -143,7 +146,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     client = Client()
     client.force_login(clinician)
 
-    page_times, floor_times = interleaved(client, pages, floors)
+    page_times, floor_times, audited_times = interleaved(client, pages, floors, audited)
     page_statements = statements(client, pages[0], show="page" if args.show_sql else "")
     floor_statements = statements(client, floors[0], show="floor" if args.show_sql else "")
 
@@ -162,6 +165,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "page_p99": percentile(page_times, 99) * ms,
         "floor_p50": statistics.median(floor_times) * ms,
         "floor_p99": percentile(floor_times, 99) * ms,
+        "audited_floor_p50": statistics.median(audited_times) * ms,
         "page_statements": page_statements,
         "floor_statements": floor_statements,
         "middleware_statements": floor_statements - FLOOR_OWN,
@@ -187,6 +191,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         f"{'single user p50 ms':34}{r['page_p50']:>10.2f}{r['floor_p50']:>10.2f}{p50_ratio:>7.2f}×   "
         f"≤ {TARGETS['p50_ratio']}× floor: {verdict(p50_ratio <= TARGETS['p50_ratio'])}"
     )
+    audit_budget(r, TARGETS["p50_ratio"])
     print(
         f"{'single user p99 ms':34}{r['page_p99']:>10.2f}{r['floor_p99']:>10.2f}{r['page_p99'] / r['floor_p99']:>7.2f}×"
     )

@@ -174,11 +174,9 @@ def percentile(values: list[float], pct: float) -> float:
 # --- in process: the test client ------------------------------------------------------------------------------------
 
 
-def interleaved(
-    client: Any, pages: list[str], floors: list[str], *, warmup: int = 20
-) -> tuple[list[float], list[float]]:
-    """Seconds per request of each page URL and each floor URL, alternated so that drift hits both alike (after
-    ``warmup`` requests of each, for templates, caches and the connection)."""
+def interleaved(client: Any, *handlers: list[str], warmup: int = 20) -> list[list[float]]:
+    """Seconds per request of each handler's URLs (a page, its floor, …), alternated request by request so that
+    drift hits them alike (after ``warmup`` requests of each, for templates, caches and the connection)."""
 
     def get(url: str) -> float:
         began = time.perf_counter()
@@ -188,13 +186,25 @@ def interleaved(
             raise SystemExit(f"{url} answered {response.status_code}")
         return elapsed
 
-    for url in pages[:warmup] + floors[:warmup]:
-        get(url)
-    page_times, floor_times = [], []
-    for page_url, floor_url in zip(pages, floors, strict=True):
-        page_times.append(get(page_url))
-        floor_times.append(get(floor_url))
-    return page_times, floor_times
+    for urls in handlers:
+        for url in urls[:warmup]:
+            get(url)
+    times: list[list[float]] = [[] for _ in handlers]
+    for round_ in zip(*handlers, strict=True):
+        for mine, url in zip(times, round_, strict=True):
+            mine.append(get(url))
+    return times
+
+
+def audit_budget(r: dict[str, Any], target: float) -> None:
+    """Print the floor plus the audit row every chart read must commit (what the least compliant handler costs), and
+    how much of ``target`` × floor is left for everything else the page does (access check, objects, HTML, charts)."""
+    audited, floor = r["audited_floor_p50"], r["floor_p50"]
+    left = target * floor - audited
+    print(
+        f"{'floor + audit row p50 ms':34}{'':10}{audited:>10.2f}{audited / floor:>7.2f}×   "
+        f"leaves {left:.2f} ms of the {target}× floor for the page's own work"
+    )
 
 
 def statements(client: Any, url: str, *, show: str = "") -> int:

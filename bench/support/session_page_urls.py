@@ -14,6 +14,8 @@ import orjson
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 
+from ketaclinic.audit.actions import Action, record
+from ketaclinic.dosing.access import AUDIT_AS
 from ketaclinic.sql_rows import fetch_rows
 from ketaclinic.urls import urlpatterns as app_urls
 
@@ -80,7 +82,23 @@ def raw_monitor(request: HttpRequest, patient_id: int, session_id: int) -> HttpR
     return HttpResponse(orjson.dumps(body, default=str), content_type="application/json")
 
 
+def raw_monitor_audited(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    """The floor plus the audit row every read of a chart commits, as the page writes it: the least a handler that
+    obeys the audit rule can cost (no access check, no objects, no HTML)."""
+    response = raw_monitor(request, patient_id, session_id)
+    record(
+        Action.VIEW,
+        object_type=AUDIT_AS,
+        object_id=patient_id,
+        patient_id=patient_id,
+        user=request.user,
+        acting_role="bench",
+    )
+    return response
+
+
 urlpatterns = [
     path("bench/raw/<int:patient_id>/<int:session_id>/", raw_monitor, name="bench_raw_monitor"),
+    path("bench/raw/<int:patient_id>/<int:session_id>/audited/", raw_monitor_audited, name="bench_raw_monitor_audited"),
     *app_urls,
 ]

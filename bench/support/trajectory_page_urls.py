@@ -13,6 +13,7 @@ import orjson
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 
+from ketaclinic.audit.actions import Action, record
 from ketaclinic.sql_rows import fetch_rows
 from ketaclinic.urls import urlpatterns as app_urls
 
@@ -56,7 +57,23 @@ def raw_trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
     return HttpResponse(orjson.dumps(body, default=str), content_type="application/json")
 
 
+def raw_trajectory_audited(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The floor plus the audit row every read of a chart commits, as the page writes it: the least a handler that
+    obeys the audit rule can cost (no access check, no objects, no HTML)."""
+    response = raw_trajectory(request, patient_id)
+    record(
+        Action.VIEW,
+        object_type="patients.patient",
+        object_id=patient_id,
+        patient_id=patient_id,
+        user=request.user,
+        acting_role="bench",
+    )
+    return response
+
+
 urlpatterns = [
     path("bench/raw/trajectory/<int:patient_id>/", raw_trajectory, name="bench_raw_trajectory"),
+    path("bench/raw/trajectory/<int:patient_id>/audited/", raw_trajectory_audited, name="bench_raw_trajectory_audited"),
     *app_urls,
 ]

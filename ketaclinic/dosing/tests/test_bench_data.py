@@ -162,3 +162,20 @@ def test_the_floor_answers_404_for_a_session_of_another_patient(bench_modules) -
     session = DosingSession.objects.first()
     with pytest.raises(Exception, match="No such session"):
         urls.raw_monitor(RequestFactory().get("/"), session.patient_id + 1000, session.pk)
+
+
+def test_the_audited_floor_answers_as_the_floor_and_commits_one_audit_row(bench_modules) -> None:
+    from ketaclinic.audit.models import AuditEvent
+
+    data, urls = bench_modules
+    data.generate(connection, scale=0.0002, seed=7, say=lambda _: None)
+    session = DosingSession.objects.first()
+    request = RequestFactory().get("/")
+    request.user = User.objects.get(username="bench.nurse")
+    before = AuditEvent.objects.count()
+    audited = urls.raw_monitor_audited(request, session.patient_id, session.pk)
+    plain = urls.raw_monitor(request, session.patient_id, session.pk)
+    assert audited.content == plain.content
+    row = AuditEvent.objects.latest("id")
+    assert AuditEvent.objects.count() == before + 1
+    assert (row.action, row.patient_id, row.actor_id) == ("view", session.patient_id, request.user.pk)

@@ -49,7 +49,7 @@ def test_it_runs_the_trajectory_bench_at_a_tiny_scale(tmp_path: Path) -> None:
     assert "scale 0.004 (20 patients" in out
     statements = next(line for line in out.splitlines() if line.startswith("SQL statements per request"))
     assert statements.split()[4:6] == ["4", "5"] and "≤ 5: met" in statements
-    for label in ("single user p50 ms", "single user p99 ms", "requests/s at 2 clients"):
+    for label in ("single user p50 ms", "floor + audit row p50 ms", "single user p99 ms", "requests/s at 2 clients"):
         assert label in out
     assert list(tmp_path.glob("traj-*.sqlite3")), "the generated database is cached"
 
