@@ -76,17 +76,30 @@ def main(argv: list[str]) -> int:
             print(f"  {label:14} SQLite {sqlite[key]:7.2f}  PostgreSQL {pg[key]:7.2f}  ratio {ratio:.2f}×")
         ratio = pg["page_p50"] / sqlite["page_p50"]
         print(f"  target page p50 PostgreSQL ≤ {TARGETS['pg_over_sqlite']} × SQLite: {verdict(ratio <= 1.3)}")
-        # Both p50 targets together: PostgreSQL's page may take at most 1.3 × 1.5 × SQLite's floor, and can take no
-        # less than PostgreSQL's floor plus its audit row.
-        ceiling = TARGETS["pg_over_sqlite"] * TARGETS["p50_ratio"] * sqlite["floor_p50"]
+        budget, limit = joint_p50_limit(sqlite)
         least = pg["audited_floor_p50"]
         print(
-            f"  both p50 targets at once need PostgreSQL's page ≤ {ceiling:.2f} ms; its floor + audit row alone takes "
-            f"{least:.2f} ms: {'possible' if least < ceiling else 'impossible on this machine'}"
+            f"  both p50 targets hold together only if PostgreSQL's floor + audit row ≤ {limit:.2f} ms (the page's own "
+            f"work at most {budget:.2f} ms): it takes {least:.2f} ms — "
+            f"{'possible' if budget >= 0 and least <= limit else 'impossible on this machine'}"
         )
         if sqlite["rps"] and pg["rps"]:
             print(f"  throughput      SQLite {sqlite['rps']:7.0f}  PostgreSQL {pg['rps']:7.0f} requests/s")
     return 0
+
+
+def joint_p50_limit(sqlite: dict) -> tuple[float, float]:
+    """What the two p50 targets (page ≤ 1.5 × floor; PostgreSQL's page ≤ 1.3 × SQLite's) leave, from SQLite's
+    figures: the most the page's own work may take, and the most PostgreSQL's floor + audit row may take.
+
+    The page's own work w (access check, objects, HTML, chart: the same Python on both databases) comes on top of
+    each database's floor + audit row a, so page = a + w. SQLite's target allows w ≤ 1.5 × floor_SQLite − a_SQLite;
+    PostgreSQL's asks a_PG + w ≤ 1.3 × (a_SQLite + w), which the largest allowed w makes easiest:
+    a_PG ≤ 1.3 × a_SQLite + 0.3 × w.
+    """
+    budget = TARGETS["p50_ratio"] * sqlite["floor_p50"] - sqlite["audited_floor_p50"]
+    limit = TARGETS["pg_over_sqlite"] * sqlite["audited_floor_p50"] + (TARGETS["pg_over_sqlite"] - 1) * budget
+    return budget, limit
 
 
 # --- the child: one database ----------------------------------------------------------------------------------------

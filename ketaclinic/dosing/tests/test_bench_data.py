@@ -179,3 +179,17 @@ def test_the_audited_floor_answers_as_the_floor_and_commits_one_audit_row(bench_
     row = AuditEvent.objects.latest("id")
     assert AuditEvent.objects.count() == before + 1
     assert (row.action, row.patient_id, row.actor_id) == ("view", session.patient_id, request.user.pk)
+
+
+def test_the_joint_p50_limit_follows_from_sqlites_figures() -> None:
+    saved = list(sys.path)
+    sys.path.insert(0, str(SUPPORT.parent))
+    try:
+        import session_page  # it puts bench/support on the path itself
+    finally:
+        sys.path[:] = saved
+    budget, limit = session_page.joint_p50_limit({"floor_p50": 2.0, "audited_floor_p50": 2.4})
+    # The page's own work may take 1.5 × 2.0 − 2.4 = 0.6 ms; with it PostgreSQL's page (a_PG + 0.6) must stay within
+    # 1.3 × (2.4 + 0.6) = 3.9 ms, so its floor + audit row within 3.3 ms.
+    assert budget == pytest.approx(0.6) and limit == pytest.approx(3.3)
+    assert limit + budget == pytest.approx(1.3 * (2.4 + budget))
