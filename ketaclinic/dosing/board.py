@@ -201,6 +201,7 @@ def day_board(site: Site, day: dt.date | None = None, *, now: dt.datetime | None
             "dosing_session__checked_in_by",
             "dosing_session__administration",
             "dosing_session__rems_form",
+            "dosing_session__discharge",
         )
         .annotate(latest_vital_id=Subquery(latest.values("pk")[:1]))
         .order_by("starts_at", "pk")
@@ -231,12 +232,17 @@ def day_board(site: Site, day: dt.date | None = None, *, now: dt.datetime | None
             administration = getattr(session, "administration", None)
             since, since_what = (administration.started_at, "since dose start") if administration else (None, "")
         responsible = appointment.staff or (session.checked_in_by if session is not None else None)
+        label, tone = str(S(state).label), TONE[state]
+        departed = getattr(session, "discharge", None) if state == S.DISCHARGED else None
+        if departed is not None and departed.is_departure:
+            # "Left against medical advice" / "Transferred to emergency care" instead of "Discharged".
+            label, tone = departed.get_disposition_display(), "danger"
         row = BoardRow(
             appointment=appointment,
             session=session,
             state=state,
-            state_label=str(S(state).label),
-            tone=TONE[state],
+            state_label=label,
+            tone=tone,
             elapsed_min=_minutes(since, now),
             elapsed_from=since_what,
             latest_vitals=vitals.get(appointment.latest_vital_id) if appointment.latest_vital_id else None,

@@ -16,6 +16,11 @@ States: monitoring ─► ready_for_discharge (every criterion met) ─► disch
 a later check finds a criterion lost. Discharge with unmet criteria needs a prescriber's written reason (the hold
 override's permission and length rule) and is audited as an override; esketamine's 2 hours from the first device
 are never overridden (REMS).
+
+A patient may also leave without a routine discharge (:func:`record_departure`): against medical advice (a competent
+adult who will not stay; documented, not overridden) or by ambulance to emergency care after an adverse event. The
+session still ends ``discharged``; the :class:`~ketaclinic.dosing.models.Discharge` row's ``disposition`` says how, with
+the readiness snapshot of that moment, and a prescriber's follow-up task is raised.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ketaclinic.clinical.safety import (
     R_DISCHARGE_TIME,
     R_DISCHARGE_VITALS,
 )
+from ketaclinic.dosing import stock
 from ketaclinic.dosing.actions import (
     DosingError,
     _audit,
@@ -51,6 +57,7 @@ from ketaclinic.dosing.actions import (
     latest_baseline,
 )
 from ketaclinic.dosing.models import (
+    MIN_REASON_CHARS,
     Discharge,
     DoseAdministration,
     DosingSession,
@@ -58,6 +65,8 @@ from ketaclinic.dosing.models import (
     SessionState,
     VitalSign,
 )
+from ketaclinic.tasks.actions import raise_task
+from ketaclinic.tasks.models import Task
 
 Action = AuditEvent.Action
 S = SessionState
@@ -373,6 +382,206 @@ def discharge_patient(
         _audit(Action.OVERRIDE, discharge, session, by, codes=[u["code"] for u in result.unmet])
     else:
         _audit(Action.CREATE, discharge, session, by)
+    if session.is_esketamine:
+        from ketaclinic.dosing.documents import generate_rems_form  # documents imports this module
+
+        generate_rems_form(session, by=by)
+    return discharge
+
+
+# --- Leaving without a routine discharge ----------------------------------------------------------------------------
+
+D = Discharge.Disposition
+#: What :func:`record_departure` records (a routine discharge is :func:`discharge_patient`).
+DEPARTURES = (D.AGAINST_ADVICE, D.EMERGENCY_TRANSFER)
+DEPARTURE_REASON_MAX = 2000
+DESTINATION_MAX = Discharge._meta.get_field("destination").max_length or 200
+#: Tasks raised by a departure name the discharge row as their source (one task per departure).
+DEPARTURE_SOURCE = "dosing.discharge"
+#: The prescriber's follow-up: a call to a patient who left against advice within the hour (they may be sedated or
+#: dissociated, alone, or driving); the receiving hospital the same day.
+FOLLOW_UP: dict[str, tuple[str, dt.timedelta, str, str]] = {
+    D.AGAINST_ADVICE: (
+        Task.Priority.URGENT,
+        dt.timedelta(hours=1),
+        "Left against medical advice",
+        "Call the patient: check they got home safely, are not driving and not alone, and know when to seek help.",
+    ),
+    D.EMERGENCY_TRANSFER: (
+        Task.Priority.HIGH,
+        dt.timedelta(hours=4),
+        "Transferred to emergency care",
+        "Follow up with the receiving hospital: the patient's condition and the outcome of the adverse event; "
+        "decide on reporting (for esketamine, the REMS adverse-event line).",
+    ),
+}
+
+
+def can_prescribe_at(user: Any, session: DosingSession) -> bool:
+    """An active prescriber who works at the session's site (whom a departure may name as notified)."""
+    return bool(user is not None and user.can(Perm.PRESCRIBE) and user.works_at(session.site))
+
+
+def _departure_time(session: DosingSession, left_at: dt.datetime | None) -> dt.datetime:
+    """When the patient left: now when not given; never in the future, nor before the dose started."""
+    moment = stock._when("left_at", left_at, timezone.now())
+    administration = administration_of(session)
+    start = dose_started_at(administration) if administration else session.checked_in_at
+    if start is not None and moment < start:
+        local = timezone.localtime(start, session.site.zone)
+        raise DosingError("left_at", f"cannot be before the dose started ({local:%H:%M})")
+    return moment
+
+
+def departure_unmet(session: DosingSession, result: Readiness) -> list[dict[str, Any]]:
+    """The criteria unmet when the patient left. With data missing the clinical core is not run, so the minimum
+    observation time is added here when it is known and short: it is what a departure most often leaves unmet."""
+    unmet = list(result.unmet)
+    minutes, needed = result.minutes_observed, result.minutes_needed
+    if minutes is not None and minutes < needed and all(u["code"] != R_DISCHARGE_TIME.id for u in unmet):
+        since = "the first device" if session.is_esketamine else "the end of the dose"
+        message = f"Observed {minutes} min since {since}; at least {needed} min are required."
+        unmet.append(_criterion(R_DISCHARGE_TIME.id, message, R_DISCHARGE_TIME.citations))
+    return unmet
+
+
+@transaction.atomic
+def record_departure(
+    session: DosingSession,
+    *,
+    by: Any,
+    disposition: str,
+    reason: str,
+    left_at: dt.datetime | None = None,
+    risks_explained: bool = False,
+    escort_present: bool = False,
+    prescriber_notified: Any = None,
+    destination: str = "",
+    version: int | None = None,
+) -> Discharge:
+    """Record that the patient left after the dose without a routine discharge, and end the session (``discharged``).
+
+    * ``against_advice`` — a competent patient insists on leaving before the criteria are met (for esketamine,
+      possibly before the REMS's 2 hours). Documentation of what happened, not an override: any clinician who records
+      the session may record it, with the reason the patient gave (at least 20 characters), that the risks were
+      explained (``risks_explained``), whether an escort left with them and the prescriber of the site who was told.
+      Raises an urgent task for a prescriber to call the patient.
+    * ``emergency_transfer`` — the patient was taken to emergency care after an adverse event: the destination and
+      the reason; refused until at least one adverse event is recorded on the session. Raises a task for a prescriber
+      to follow up with the receiving hospital.
+
+    Allowed while the patient is monitored after the dose; refused while a dose is running (stop it first: the dose
+    record and the controlled-substance log must say what was given). The readiness criteria are evaluated at the
+    moment the patient left and stored (unmet criteria, the latest recovery score and vital signs when recorded,
+    minutes observed). Audited with codes and identifiers only. For esketamine the REMS Patient Monitoring Form is
+    generated, with the minutes actually observed.
+    """
+    _require(by, Perm.RECORD_SESSION)
+    session = _locked(session, version)
+    if session.state == S.DOSING:
+        what = 'end the dose ("No further devices")' if session.is_esketamine else "stop the infusion"
+        raise DosingError(
+            "state",
+            f"the dose is still running: {what} on the dose panel first (it records what was given and any witnessed "
+            "waste), then record the departure",
+        )
+    if session.state not in RECOVERY_STATES:
+        raise DosingError(
+            "state", f"a departure is recorded after the dose, before discharge (now {session.get_state_display()})"
+        )
+    if disposition not in DEPARTURES:
+        raise DosingError(
+            "disposition",
+            "choose left against medical advice or transferred to emergency care (a routine discharge uses the "
+            "discharge form)",
+        )
+    risks, escort = _flag("risks_explained", risks_explained), _flag("escort_present", escort_present)
+    text = (reason or "").strip()
+    if len(text) > DEPARTURE_REASON_MAX:
+        raise DosingError("departure_reason", f"at most {DEPARTURE_REASON_MAX} characters")
+    place = (destination or "").strip()
+    if prescriber_notified is not None and not can_prescribe_at(prescriber_notified, session):
+        raise DosingError("prescriber_notified", "choose a prescriber who works at this site")
+    if disposition == D.AGAINST_ADVICE:
+        if len(text) < MIN_REASON_CHARS:
+            raise DosingError(
+                "departure_reason",
+                f"write the reason the patient gave, at least {MIN_REASON_CHARS} characters (got {len(text)})",
+            )
+        if not risks:
+            raise DosingError(
+                "risks_explained",
+                "explain the risks to the patient (no driving or machinery today, not to be alone, when to seek "
+                "help), then tick the box",
+            )
+        if prescriber_notified is None:
+            raise DosingError("prescriber_notified", "tell a prescriber and choose who you told")
+        place = ""
+    else:
+        if not session.adverse_events.exists():
+            raise DosingError(
+                "adverse_event",
+                "record the adverse event first (Adverse events, on the monitoring panel), then the transfer",
+            )
+        if not text:
+            raise DosingError("departure_reason", "say why the patient was transferred")
+        if not place:
+            raise DosingError("destination", "name where the patient was taken, e.g. the hospital")
+        if len(place) > DESTINATION_MAX:
+            raise DosingError("destination", f"at most {DESTINATION_MAX} characters")
+    moment = _departure_time(session, left_at)
+    # Symptoms take the screen's proposal (latest MOAA/S 5, no open alert): nobody confirms them for a patient who
+    # leaves; the escort is the nurse's answer.
+    result = readiness(session, escort_present=escort, at=moment)
+    unmet = departure_unmet(session, result)
+    minutes = result.minutes_observed
+    discharge = Discharge.objects.create(
+        session=session,
+        disposition=disposition,
+        recovery=result.recovery,
+        vitals=result.vitals,
+        minutes_observed=min(minutes, 32767) if minutes is not None else None,
+        symptoms_resolved=result.symptoms_resolved,
+        escort_present=result.escort_present,
+        ready=not unmet,
+        unmet=unmet,
+        advisories=result.advisories,
+        departure_reason=text,
+        risks_explained=risks,
+        prescriber_notified=prescriber_notified,
+        destination=place,
+        discharged_at=moment,
+        discharged_by=by,
+    )
+    # The same walk as a routine discharge (the transitions table has no other way to ``discharged``).
+    _move(session, S.READY_FOR_DISCHARGE)
+    _move(session, S.DISCHARGED)
+    _save(session, "state")
+    priority, due, title, to_do = FOLLOW_UP[disposition]
+    local = timezone.localtime(moment, session.site.zone)
+    told = f" {prescriber_notified} was notified." if prescriber_notified is not None else ""
+    where = f" Taken to {place}." if place else ""
+    task = raise_task(
+        session.patient,
+        kind=Task.Kind.OTHER,
+        title=f"{title} at {local:%H:%M} (dosing session {session.pk}): prescriber follow-up",
+        priority=priority,
+        detail=f"{to_do}{where}{told} The reason and what was unmet are on the session page.",
+        due_at=timezone.now() + due,
+        by=by,
+        source_type=DEPARTURE_SOURCE,
+        source_id=discharge.pk,
+    )
+    _audit(
+        Action.CREATE,
+        discharge,
+        session,
+        by,
+        disposition=disposition,
+        codes=[u["code"] for u in unmet],
+        prescriber_notified=prescriber_notified.pk if prescriber_notified is not None else None,
+        task_id=task.pk,
+    )
     if session.is_esketamine:
         from ketaclinic.dosing.documents import generate_rems_form  # documents imports this module
 

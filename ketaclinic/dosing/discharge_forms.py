@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
+from django import forms
+from django.db.models import Q, QuerySet
+
+from ketaclinic.accounts.models import Site, User
+from ketaclinic.accounts.roles import Perm
+from ketaclinic.dosing.administration_forms import TIME
+from ketaclinic.dosing.discharge import DEPARTURE_REASON_MAX, DESTINATION_MAX
 from ketaclinic.dosing.documents import AMENDMENT_REASON_MAX, CONFIRMATION_MAX
 from ketaclinic.dosing.forms import VersionForm
-from ketaclinic.dosing.models import MIN_REASON_CHARS
+from ketaclinic.dosing.models import MIN_REASON_CHARS, Discharge
 
 
 class DischargeForm(VersionForm):
@@ -29,6 +36,71 @@ class DischargeOverrideForm(DischargeForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"At least {MIN_REASON_CHARS} characters: what you assessed and why the patient may leave.",
     )
+
+
+def prescribers(site: Site) -> QuerySet[User]:
+    """Active staff at ``site`` whose role prescribes: whom a departure may name as notified."""
+    perm = Q(
+        groups__permissions__codename=Perm.PRESCRIBE.value,
+        groups__permissions__content_type__app_label="accounts",
+    )
+    return (
+        User.objects.filter(sites=site, is_active=True)
+        .filter(perm | Q(is_superuser=True))
+        .distinct()
+        .order_by("display_name", "username")
+    )
+
+
+class DepartureForm(VersionForm):
+    """The patient leaves without a routine discharge: against medical advice, or to emergency care.
+
+    Every field but the choice is optional here so the action names the rule that is not met (the reason's length,
+    the risks explained, the adverse event recorded first).
+    """
+
+    disposition = forms.ChoiceField(
+        label="What happened",
+        choices=[
+            (Discharge.Disposition.AGAINST_ADVICE.value, "The patient is leaving against medical advice"),
+            (Discharge.Disposition.EMERGENCY_TRANSFER.value, "Transferred to emergency care (ambulance / EMS)"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what happened: left against medical advice or transferred."},
+    )
+    left_at = forms.TimeField(required=False, label="Left at", widget=TIME, help_text="Blank: now.")
+    departure_reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=DEPARTURE_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Against advice: what the patient said, at least {MIN_REASON_CHARS} characters. Transfer: why "
+        "(record the adverse event first).",
+    )
+    risks_explained = forms.BooleanField(
+        required=False,
+        label="Risks explained to the patient: no driving or machinery today, not to be alone, when to seek help",
+        help_text="Against advice: required.",
+    )
+    escort_present = forms.BooleanField(required=False, label="An escort or responsible adult left with the patient")
+    prescriber_notified = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Prescriber notified",
+        empty_label="Choose",
+        help_text="Against advice: required.",
+    )
+    destination = forms.CharField(
+        required=False,
+        max_length=DESTINATION_MAX,
+        label="Taken to",
+        help_text="Transfer: the hospital or emergency department.",
+    )
+
+    def set_prescribers(self, site: Site) -> None:
+        field: Any = self.fields["prescriber_notified"]
+        field.queryset = prescribers(site)
+        field.label_from_instance = lambda u: f"{u}{f', {u.credentials}' if u.credentials else ''}"
 
 
 class NoteForm(forms.Form):

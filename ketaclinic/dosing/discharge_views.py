@@ -1,5 +1,6 @@
 """The session page's discharge panel and its endpoints: ready to leave, the discharge check, discharge (and the
-prescriber's override), the session note (save, sign, co-sign, amend), the REMS form and the superbill downloads.
+prescriber's override), a departure without a routine discharge (against advice, emergency transfer), the session
+note (save, sign, co-sign, amend), the REMS form and the superbill downloads.
 
 Thin views like :mod:`ketaclinic.dosing.views`: bad input re-renders the session page with the error next to the
 field and what was typed kept (400); a stale session or note version answers 409 with the typed values kept.
@@ -22,8 +23,10 @@ from ketaclinic.accounts.roles import Perm
 from ketaclinic.dosing import discharge, documents
 from ketaclinic.dosing.access import access_session
 from ketaclinic.dosing.actions import DosingError, StaleSessionError
+from ketaclinic.dosing.administration_forms import local_time
 from ketaclinic.dosing.discharge_forms import (
     AmendmentForm,
+    DepartureForm,
     DischargeForm,
     DischargeOverrideForm,
     NoteForm,
@@ -37,6 +40,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "ready": VersionForm,
     "discharge_check": DischargeForm,
     "discharge": DischargeOverrideForm,
+    "departure": DepartureForm,
     "note": NoteForm,
     "cosign": NoteVersionForm,
     "amend": AmendmentForm,
@@ -47,6 +51,14 @@ NOTE_STATES = documents.NOTE_STATES
 
 def _url(session: DosingSession) -> str:
     return reverse("dosing:session", args=[session.patient_id, session.pk]) + "#discharge"
+
+
+def _form(name: str, session: DosingSession, data: Any = None, **kwargs: Any) -> forms.Form:
+    """The panel's form ``name`` (bound to ``data`` when given); the departure form lists the site's prescribers."""
+    form = FORMS[name](data, prefix=name, **kwargs)
+    if isinstance(form, DepartureForm):
+        form.set_prescribers(session.site)
+    return form
 
 
 def _note(session: DosingSession) -> SessionNote | None:
@@ -64,6 +76,7 @@ def _unbound(session: DosingSession, note: SessionNote | None, result: discharge
         "ready": VersionForm(prefix="ready", initial={"version": session.version}),
         "discharge_check": DischargeForm(prefix="discharge_check", initial={"version": session.version, **flags}),
         "discharge": DischargeOverrideForm(prefix="discharge", initial={"version": session.version, **flags}),
+        "departure": _form("departure", session, initial={"version": session.version}),
         "note": NoteForm(prefix="note", initial={"version": note_version, "text": draft}),
         "cosign": NoteVersionForm(prefix="cosign", initial={"version": note_version}),
         "amend": AmendmentForm(prefix="amend", initial={"version": note_version}),
@@ -91,6 +104,9 @@ def panel_context(session: DosingSession, user: Any) -> dict[str, Any]:
         "discharge_hard_stop": bool(result and any(u["code"] in discharge.hard_stops(session) for u in result.unmet)),
         "discharge_missing": bool(result and result.missing),
         "discharge_record": getattr(session, "discharge", None),
+        # A patient may leave (against advice, or to emergency care) once the dose is over; during it, say why not.
+        "can_record_departure": session.state in discharge.RECOVERY_STATES,
+        "dose_running": session.state == "dosing",
         "dose_started_at": started,
         "minutes_since_dose": documents.minutes_between(started, timezone.now()) if started else None,
         "ready_to_leave_min": (
@@ -128,10 +144,10 @@ def _render(request: HttpRequest, session: DosingSession, bound: dict[str, forms
     return render(request, "dosing/session.html", context, status=status)
 
 
-def _stale_form(name: str, request: HttpRequest, version: int, message: str) -> forms.Form:
+def _stale_form(name: str, request: HttpRequest, session: DosingSession, version: int, message: str) -> forms.Form:
     data = request.POST.copy()
     data[f"{name}-version"] = str(version)
-    form = FORMS[name](data, prefix=name)
+    form = _form(name, session, data)
     form.is_valid()
     form.add_error(None, message)
     return form
@@ -145,7 +161,7 @@ def _handle(
     act: Callable[[DosingSession, Any], object],
 ) -> HttpResponse:
     session = access_session(request.user, patient_id, session_id, write=True)
-    form = FORMS[name](request.POST, prefix=name)
+    form = _form(name, session, request.POST)
     status = 400
     if form.is_valid():
         try:
@@ -155,6 +171,7 @@ def _handle(
             form = _stale_form(
                 name,
                 request,
+                session,
                 session.version,
                 "Someone else changed this session while you were typing (it is now "
                 f"{session.get_state_display().lower()}). Your entries are kept: check the page and submit again.",
@@ -164,6 +181,7 @@ def _handle(
             form = _stale_form(
                 name,
                 request,
+                session,
                 stale.note.version,
                 "Someone else changed the note while you were typing. Your text is kept below: compare it with the "
                 "saved note and submit again.",
@@ -216,6 +234,28 @@ def discharge_patient(request: HttpRequest, patient_id: int, session_id: int) ->
         )
 
     return _handle(request, patient_id, session_id, "discharge", act)
+
+
+@require_POST
+def record_departure(request: HttpRequest, patient_id: int, session_id: int) -> HttpResponse:
+    """The patient leaves against medical advice or is transferred to emergency care."""
+
+    def act(session: DosingSession, form: Any) -> object:
+        data = form.cleaned_data
+        return discharge.record_departure(
+            session,
+            by=request.user,
+            disposition=data["disposition"],
+            reason=data["departure_reason"],
+            left_at=local_time(data["left_at"], session.site.zone),
+            risks_explained=data["risks_explained"],
+            escort_present=data["escort_present"],
+            prescriber_notified=data["prescriber_notified"],
+            destination=data["destination"],
+            version=data["version"],
+        )
+
+    return _handle(request, patient_id, session_id, "departure", act)
 
 
 @require_POST
@@ -301,6 +341,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:session_id>/ready-to-leave/", ready_to_leave, name="ready_to_leave"),
     path("<int:session_id>/discharge/check/", check, name="discharge_check"),
     path("<int:session_id>/discharge/", discharge_patient, name="discharge"),
+    path("<int:session_id>/departure/", record_departure, name="departure"),
     path("<int:session_id>/note/", save_note, name="note_save"),
     path("<int:session_id>/note/sign/", sign_note, name="note_sign"),
     path("<int:session_id>/note/cosign/", cosign_note, name="note_cosign"),

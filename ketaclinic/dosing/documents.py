@@ -36,9 +36,10 @@ from ketaclinic.clinical.safety import R_ALERT_RR, R_ALERT_SPO2, R_DISCHARGE_VIT
 from ketaclinic.consents.actions import valid_consent
 from ketaclinic.consents.models import Consent
 from ketaclinic.dosing.actions import DosingError, _audit, _require, latest_baseline
-from ketaclinic.dosing.discharge import administration_of, dose_started_at
+from ketaclinic.dosing.discharge import MISSING, administration_of, dose_started_at
 from ketaclinic.dosing.models import (
     AdverseEvent,
+    Discharge,
     DoseAdministration,
     DosingSession,
     HoldOverride,
@@ -233,19 +234,63 @@ def draft_note_text(session: DosingSession) -> str:
             f"({minutes} min after the start of the dose)."
         )
     discharge = getattr(session, "discharge", None)
-    if discharge is not None:
+    if discharge is not None and discharge.is_departure:
+        lines.append(departure_text(discharge))
+    elif discharge is not None:
         how = (
             "all criteria met"
             if discharge.ready
             else f"criteria NOT met: {' '.join(_sentence(u['message']) for u in discharge.unmet)} Discharged on the "
             f"decision of {discharge.override_by}: {discharge.override_reason}"
         )
+        recovery = f"recovery score {_num(discharge.recovery.total)}" if discharge.recovery else "no recovery score"
         lines.append(
             f"Discharged {_local(discharge.discharged_at, session)} by {discharge.discharged_by} after "
-            f"{discharge.minutes_observed} min of observation, recovery score {_num(discharge.recovery.total)}; "
+            f"{discharge.minutes_observed} min of observation, {recovery}; "
             f"{_sentence(how)} Advised: {' '.join(discharge.advisories)}"
         )
     return "\n".join(lines)
+
+
+def departure_headline(discharge: Discharge) -> str:
+    """The departure in one line, e.g. "Left against medical advice at 10:52, 57 min after the start of the dose."
+    (no free text: fit for the REMS form's footnote)."""
+    session = discharge.session
+    administration = administration_of(session)
+    after = (
+        f", {minutes_between(dose_started_at(administration), discharge.discharged_at)} min after the start of the dose"
+        if administration is not None
+        else ""
+    )
+    return f"{discharge.get_disposition_display()} at {_local(discharge.discharged_at, session)}{after}."
+
+
+def departure_text(discharge: Discharge) -> str:
+    """The note's account of a departure against advice or a transfer: when, why, what was unmet, who was told."""
+    session = discharge.session
+    observed = (
+        f" after {discharge.minutes_observed} min of observation" if discharge.minutes_observed is not None else ""
+    )
+    recovery = f"recovery score {_num(discharge.recovery.total)}" if discharge.recovery else "no recovery score"
+    vitals = f"last vital signs {_bp(discharge.vitals)}" if discharge.vitals else "no vital signs since the dose"
+    unmet = " ".join(_sentence(u["message"]) for u in discharge.unmet) or "none."
+    parts = [
+        f"{discharge.get_disposition_display()} at {_local(discharge.discharged_at, session)}{observed} (recorded by "
+        f"{discharge.discharged_by}); {recovery}; {vitals}.",
+    ]
+    if discharge.disposition == Discharge.Disposition.EMERGENCY_TRANSFER:
+        parts.append(f"Taken to {_sentence(discharge.destination)} Reason: {_sentence(discharge.departure_reason)}")
+    else:
+        parts.append(f"Reason the patient gave: {_sentence(discharge.departure_reason)}")
+        parts.append(
+            "Risks explained (no driving, not to be alone, when to seek help): "
+            f"{'yes' if discharge.risks_explained else 'no'}; escort or responsible adult present: "
+            f"{'yes' if discharge.escort_present else 'no'}."
+        )
+    parts.append(f"Discharge criteria not met at that time: {unmet}")
+    if discharge.prescriber_notified is not None:
+        parts.append(f"Prescriber notified: {discharge.prescriber_notified}.")
+    return " ".join(parts)
 
 
 def _note_locked(session: DosingSession, version: int | None) -> SessionNote | None:
@@ -402,6 +447,14 @@ def _form_minutes(start: dt.datetime, end: dt.datetime | None) -> int | None:
     return minutes if 0 <= minutes <= 24 * 60 else None
 
 
+def _vitals_acceptable_at_end(discharge: Discharge | None) -> bool | None:
+    """Whether the vital signs were acceptable when monitoring ended; ``None`` when the criterion was never judged
+    (a patient who left before the score or post-dose vital signs were recorded)."""
+    if discharge is None or any(u["code"] == MISSING for u in discharge.unmet):
+        return None
+    return not any(u["code"] == R_DISCHARGE_VITALS.id for u in discharge.unmet)
+
+
 def rems_values(session: DosingSession) -> dict[str, Any]:
     """Every REMS form field from the session's rows (Python values as ``clinical.check_rems_form`` takes them).
 
@@ -447,9 +500,7 @@ def rems_values(session: DosingSession) -> dict[str, Any]:
         "total_monitoring_min": _form_minutes(start, discharge.discharged_at if discharge else None),
         "ready_to_leave_min": _form_minutes(start, session.ready_to_leave_at),
         "vitals_acceptable_before_administration": _gate_vitals_acceptable(session, start),
-        "vitals_acceptable_before_completion": (
-            not any(u["code"] == R_DISCHARGE_VITALS.id for u in discharge.unmet) if discharge else None
-        ),
+        "vitals_acceptable_before_completion": _vitals_acceptable_at_end(discharge),
         "bp_before_administration": _bp_pair(latest_baseline(session)),
         "bp_40_min": _bp_pair(bp_at_40_min(session, start)),
         "bp_before_completion": _bp_pair(discharge.vitals) if discharge else None,
@@ -529,9 +580,11 @@ def generate_rems_form(session: DosingSession, *, by: Any) -> RemsForm:
         form = RemsForm(session=session)
     form.values, form.problems, form.due_on = stored_values(values), problems, due
     form.generated_at, form.generated_by = timezone.now(), by
+    discharge = Discharge.objects.filter(session=session).first()
+    departure = departure_headline(discharge) if discharge is not None and discharge.is_departure else ""
     document = render_pdf(
         "dosing/pdf/rems_form.html",
-        {"form": form, "rows": rems_rows(form), "session": session, "site": session.site},
+        {"form": form, "rows": rems_rows(form), "session": session, "site": session.site, "departure": departure},
         session.site.zone,
     )
     form.pdf.save(f"{secrets.token_hex(16)}.pdf", ContentFile(document), save=False)

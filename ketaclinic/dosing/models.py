@@ -706,16 +706,31 @@ class RescueMedication(models.Model):
 
 
 class Discharge(models.Model):
-    """The discharge decision: ``clinical.discharge_readiness`` on the session's data at that moment.
+    """How the patient left after the dose: ``clinical.discharge_readiness`` on the session's data at that moment.
 
-    ``unmet`` keeps the criteria that were not met (code, message, citations). Discharge with unmet criteria is only
-    possible with a prescriber's written reason (``override_reason``/``override_by``, audited as an override).
+    ``disposition`` says how: a routine discharge home (``home``), a competent patient leaving before the criteria
+    are met, against medical advice (``against_advice``), or a transfer to emergency care after an adverse event
+    (``emergency_transfer``). Every row keeps the readiness snapshot: ``unmet`` the criteria not met (code,
+    message, citations), ``recovery``/``vitals`` the latest score and post-dose vital signs (``None`` only for a
+    departure that happened before they were recorded), ``minutes_observed`` when the observation clock had started.
+
+    A ``home`` discharge with unmet criteria is only possible with a prescriber's written reason
+    (``override_reason``/``override_by``, audited as an override). A departure against advice documents the reason
+    the patient gave, that the risks were explained, whether an escort was present (``escort_present``) and the
+    prescriber notified; a transfer documents where the patient was taken and why. The database holds each of these
+    rules (the constraints below).
     """
 
+    class Disposition(models.TextChoices):
+        HOME = "home", "Discharged home"
+        AGAINST_ADVICE = "against_advice", "Left against medical advice"
+        EMERGENCY_TRANSFER = "emergency_transfer", "Transferred to emergency care"
+
     session = models.OneToOneField(DosingSession, on_delete=models.PROTECT, related_name="discharge")
-    recovery = models.ForeignKey(ScaleObservation, on_delete=models.PROTECT, related_name="+")
-    vitals = models.ForeignKey(VitalSign, on_delete=models.PROTECT, related_name="+")
-    minutes_observed = models.PositiveSmallIntegerField()
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, default=Disposition.HOME)
+    recovery = models.ForeignKey(ScaleObservation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    vitals = models.ForeignKey(VitalSign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    minutes_observed = models.PositiveSmallIntegerField(null=True, blank=True)
     symptoms_resolved = models.BooleanField()
     escort_present = models.BooleanField()
     ready = models.BooleanField()
@@ -725,20 +740,62 @@ class Discharge(models.Model):
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    #: Against advice: what the patient said; emergency transfer: why the patient was transferred.
+    departure_reason = models.TextField(blank=True)
+    #: Against advice: the patient was told the risks (no driving, not to be alone, when to seek help).
+    risks_explained = models.BooleanField(default=False)
+    prescriber_notified = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    #: Emergency transfer: where the patient was taken (e.g. the hospital's emergency department).
+    destination = models.CharField(max_length=200, blank=True)
+    #: When the patient left (for a departure, the time the nurse recorded; else the moment of the discharge).
     discharged_at = models.DateTimeField(default=timezone.now)
     discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(ready=True)
-                | (Q(override_by__isnull=False) & Q(GreaterThanOrEqual(Length("override_reason"), MIN_REASON_CHARS))),
+                condition=Q(disposition__in=["home", "against_advice", "emergency_transfer"]),
+                name="discharge_disposition_valid",
+            ),
+            # A routine discharge is decided on a recovery score and post-dose vital signs, all criteria met or a
+            # prescriber's written override, exactly as before departures existed.
+            models.CheckConstraint(
+                condition=~Q(disposition="home")
+                | (
+                    Q(recovery__isnull=False, vitals__isnull=False, minutes_observed__isnull=False)
+                    & (
+                        Q(ready=True)
+                        | (
+                            Q(override_by__isnull=False)
+                            & Q(GreaterThanOrEqual(Length("override_reason"), MIN_REASON_CHARS))
+                        )
+                    )
+                ),
                 name="discharge_ready_or_overridden",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(disposition="against_advice")
+                | (
+                    Q(GreaterThanOrEqual(Length("departure_reason"), MIN_REASON_CHARS))
+                    & Q(risks_explained=True, prescriber_notified__isnull=False)
+                ),
+                name="discharge_against_advice_documented",
+            ),
+            models.CheckConstraint(
+                condition=~Q(disposition="emergency_transfer") | (~Q(destination="") & ~Q(departure_reason="")),
+                name="discharge_transfer_documented",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Discharge of session {self.session_id}"
+
+    @property
+    def is_departure(self) -> bool:
+        """The patient left other than by a routine discharge (against advice or to emergency care)."""
+        return self.disposition != self.Disposition.HOME
 
 
 class SessionNote(models.Model):
