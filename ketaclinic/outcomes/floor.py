@@ -65,6 +65,15 @@ def _facts(dialect: Dialect, filters: Filters, policy: ClinicPolicy) -> tuple[st
     remission = " ".join(
         f"WHEN '{i}' THEN {float(getattr(policy, REMISSION_SETTINGS[m]))}" for i, m in measured.items()
     )
+    # The scores on each instrument of the courses measured on it: one branch per instrument, each with constant
+    # filters (joined on the CASE column instead, PostgreSQL misjudged the rows ~100× and nested-looped: 3 → 7 s).
+    scores = "\n  UNION ALL\n".join(
+        f"""  SELECT q.id, c.id AS course_id, {e("q.completed_at")} AS t, q.total AS score
+  FROM measures_questionnaireresponse q JOIN c ON c.patient_id = q.patient_id
+  WHERE q.instrument = '{m}' AND q.total IS NOT NULL
+    AND c.indication IN ({", ".join(f"'{i}'" for i, x in measured.items() if x == m)})"""
+        for m in d.INSTRUMENTS
+    )
     lookback = d.BASELINE_LOOKBACK.total_seconds()
     window = d.END_OF_INDUCTION_WINDOW.total_seconds()
     ended = ", ".join(f"'{s}'" for s in d.ENDED_STATUSES)
@@ -96,9 +105,7 @@ eoi AS (
   WHERE dose.seq = c.planned OR (dose.n_doses < c.planned AND dose.seq = dose.n_doses AND c.status IN ({ended}))
 ),
 m AS (
-  SELECT q.id, c.id AS course_id, {e("q.completed_at")} AS t, q.total AS score
-  FROM measures_questionnaireresponse q JOIN c ON c.patient_id = q.patient_id AND q.instrument = c.instrument
-  WHERE q.total IS NOT NULL
+{scores}
 ),
 b AS (
   SELECT course_id, score AS baseline FROM (

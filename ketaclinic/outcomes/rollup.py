@@ -5,8 +5,8 @@ scores on every instrument some course is measured on) and classified on its own
 (:func:`ketaclinic.outcomes.definitions.instrument_for`; a course without one is left not evaluable) with the clinical
 core's definitions: ``clinical.classify_change`` decides response and remission for each (instrument, baseline,
 score) — memoised, since a 0–27 scale has at most 784 pairs — and the loss-of-response count is
-``ClinicPolicy.loss_of_response_consecutive``. The rows are then replaced in one
-transaction, so a reader sees either the old or the new rollup of a course, never half of it.
+``ClinicPolicy.loss_of_response_consecutive``. The rows are then replaced in one transaction, so a reader sees
+either the old or the new rollup of a course, never half of it.
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         **measure_context(filters),
         "indication_label": INDICATIONS.get(filters.indication, filters.indication),
         "response_pct": DEFAULT_POLICY.response_reduction_pct,
+        "measures_all": d.MEASURES_TEXT,
         "form": form,
         "figures": figures,
         "pending": pending,
