@@ -12,8 +12,9 @@ Measured (p50 / p95 over ``--runs``):
 
 * **dashboard** — every dashboard figure for all sites and all time, from the rollups (what a page view costs);
 * **response/remission table** — the by-protocol-and-indication table alone (target ≤ 20 ms);
-* **incremental refresh** — 1,000 new PHQ-9 responses for random patients are inserted and queued, then
-  ``rollup.refresh_pending()`` is timed (target ≤ 50 ms); each run is rolled back;
+* **incremental refresh** — 1,000 new responses for random patients, each on its course's measure (PHQ-9, GAD-7 for
+  an anxiety course; PHQ-9 for a course without one), are inserted and queued, then ``rollup.refresh_pending()`` is
+  timed (target ≤ 50 ms); each run is rolled back;
 * **full rebuild** — ``rollup.rebuild_all()``: every rollup row recomputed from the clinical tables;
 * **naive GROUP BY** (floor) — the same figures straight from the clinical tables (``outcomes.floor``) on this
   database;
@@ -134,8 +135,9 @@ def duck_runner(duck: Any) -> Callable[[str, Any], list[tuple[Any, ...]]]:
 # --- The measured operations ----------------------------------------------------------------------------------------
 
 
-def new_observations(patients: list[tuple[int, int]], rng: random.Random) -> None:
-    """1,000 new PHQ-9 responses for random patients (after everything so far), inserted in bulk and queued."""
+def new_observations(patients: list[tuple[int, int, str]], rng: random.Random) -> None:
+    """1,000 new responses for random patients (after everything so far), each on the patient's course measure,
+    inserted in bulk and queued."""
     from ketaclinic.measures.models import QuestionnaireResponse
     from ketaclinic.outcomes.rollup import queue_responses
 
@@ -144,10 +146,11 @@ def new_observations(patients: list[tuple[int, int]], rng: random.Random) -> Non
     rows = QuestionnaireResponse.objects.bulk_create(
         [
             QuestionnaireResponse(
-                patient_id=p, site_id=s, instrument="phq9", answers={}, total=rng.randrange(28),
-                respondent="patient", channel="portal", completed_at=at + dt.timedelta(seconds=n),
+                patient_id=p, site_id=s, instrument=i or "phq9", answers={},
+                total=rng.randrange(22 if i == "gad7" else 28), respondent="patient", channel="portal",
+                completed_at=at + dt.timedelta(seconds=n),
             )
-            for n, (p, s) in enumerate(chosen)
+            for n, (p, s, i) in enumerate(chosen)
         ],
         batch_size=1000,
     )  # fmt: skip
@@ -158,7 +161,7 @@ def incremental_runs(runs: int) -> list[float]:
     from ketaclinic.outcomes.models import CourseOutcome
     from ketaclinic.outcomes.rollup import refresh_pending
 
-    patients = list(CourseOutcome.objects.values_list("patient_id", "site_id"))
+    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id", "instrument"))
     rng = random.Random(SEED)
     times = []
     for n in range(runs + 2):

@@ -50,6 +50,8 @@ from ketaclinic.clinical.outcomes import (
     Trajectory,
     classify_change,
     classify_trajectory,
+    not_evaluable_reason,
+    primary_outcome,
     rapid_response,
 )
 from ketaclinic.clinical.policy import DEFAULT_POLICY, ClinicPolicy, Setting
@@ -198,9 +200,11 @@ __all__ = [
     "measure_set",
     "min_spacing_hours",
     "monitoring_timepoints",
+    "not_evaluable_reason",
     "observation_end_min",
     "phase_for_week",
     "predose_check",
+    "primary_outcome",
     "rapid_response",
     "rems_due_date",
     "rems_form_fields",

@@ -4,6 +4,11 @@ of a series of assessments (remitter, responder, partial responder, non-responde
 Pure functions over frozen dataclasses. Thresholds come from :class:`~ketaclinic.clinical.policy.ClinicPolicy`;
 definitions and their sources are registered as catalogue rules in the ``outcomes`` area (REFERENCE §5).
 Percent change is always the reduction from baseline, ``(baseline − current) / baseline × 100``: positive is better.
+
+:func:`primary_outcome` names, for a course's indication, the one instrument its response and remission are judged on:
+PHQ-9 for the depression group, GAD-7 for anxiety. The other indications (PTSD, OCD, chronic pain, migraine, alcohol
+use) have measures but no sourced response or remission definition for them (REFERENCE §4.6–4.10, §5), so they have no
+primary outcome: such a course is *not evaluable*, never judged on an invented threshold.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ketaclinic.clinical.instruments import Instrument, get_instrument
+from ketaclinic.clinical.measurement import INDICATION_GROUPS, MEASURE_SETS
 from ketaclinic.clinical.policy import DEFAULT_POLICY, ClinicPolicy
 from ketaclinic.clinical.rules import rule
 from ketaclinic.clinical.sources import Evidence, cite
@@ -32,6 +38,17 @@ MCID_SETTINGS = {"phq9": "phq9_mcid_points"}
 RELAPSE_INSTRUMENT = "madrs"
 RELAPSE_MIN_GAP = timedelta(days=5)
 RELAPSE_MAX_GAP = timedelta(days=15)
+#: Indication group (``measurement.INDICATION_GROUPS``) → the instrument response and remission are judged on, or
+#: ``None`` where no source defines response or remission on the group's measure (the course is not evaluable).
+PRIMARY_OUTCOMES: dict[str, str | None] = {
+    "depression": "phq9",
+    "anxiety": "gad7",
+    "ptsd": None,
+    "ocd": None,
+    "chronic_pain": None,
+    "migraine": None,
+    "alcohol_use": None,
+}
 
 
 @dataclass(frozen=True)
@@ -278,6 +295,32 @@ def classify_trajectory(
     return Trajectory(status, tuple(assessments[last_benefit:]), reason, latest, first_response)
 
 
+def primary_outcome(indication: str) -> str | None:
+    """The instrument a course for ``indication`` is judged on for response and remission, or ``None``.
+
+    TRD, MDSI and other depression: ``"phq9"`` (response ≥50 % reduction [R45], remission <5 [R45]). Anxiety:
+    ``"gad7"`` (the same ≥50 % reduction rule :func:`classify_change` applies to every symptom scale, and remission at
+    or below ``ClinicPolicy.gad7_remission_max``, the minimal band [R36]). PTSD (PCL-5), OCD (Y-BOCS), chronic pain
+    (NRS), migraine (MIDAS) and alcohol use (AUDIT): ``None`` — the reference gives no sourced response or remission
+    definition on those instruments, so the safer reading is that such a course is not evaluable (see
+    :func:`not_evaluable_reason`), never that it is judged on an invented threshold. An unknown indication raises
+    ``ValueError`` naming the known ones.
+    """
+    group = INDICATION_GROUPS.get(indication)
+    if group is None:
+        raise ValueError(f"indication: unknown {indication!r}; known: {', '.join(INDICATION_GROUPS)}")
+    return PRIMARY_OUTCOMES[group]
+
+
+def not_evaluable_reason(indication: str) -> str | None:
+    """Why a course for ``indication`` has no response or remission (``None`` when it has a primary outcome):
+    ``"no sourced response definition for PCL-5"``, naming the instrument the indication is measured on."""
+    if primary_outcome(indication) is not None:
+        return None
+    measured = MEASURE_SETS[INDICATION_GROUPS[indication]][0][0]
+    return f"no sourced response definition for {get_instrument(measured).name}"
+
+
 def _pct(change: Change) -> str:
     if change.percent_change is None:
         return f"score {change.current} from a baseline of 0"
@@ -390,4 +433,46 @@ rule(
     note="SUSTAIN-1 also counts hospitalisation for worsening depression, suicide attempt or completed suicide as "
     "relapse; those events are recorded clinically, not derived from scores. Assessments closer than 5 days are "
     "treated as one run so weekly and twice-weekly schedules are both caught (safer reading).",
+)
+rule(
+    "outcomes.primary.depression",
+    area=_AREA,
+    title="Primary outcome: depression",
+    statement="TRD, MDSI and other depression courses are judged for response and remission on the PHQ-9: response "
+    "a reduction of at least ClinicPolicy.response_reduction_pct (50 %) from baseline, remission PHQ-9 ≤ "
+    "ClinicPolicy.phq9_remission_max (<5).",
+    citations=(cite("R45", "SUSTAIN-3: PHQ-9 ≥50 % reduction, PHQ-9 <5"), cite("R35", "PHQ-9 scoring")),
+    evidence=Evidence.POLICY,
+    note="The patient-reported PHQ-9 is the one depression measure every depression course collects at every "
+    "timepoint; MADRS is clinician-rated and only asked in the clinic.",
+)
+rule(
+    "outcomes.primary.anxiety",
+    area=_AREA,
+    title="Primary outcome: anxiety",
+    statement="Anxiety courses are judged for response and remission on the GAD-7: response the same reduction of at "
+    "least ClinicPolicy.response_reduction_pct (50 %) from baseline applied to every symptom scale, remission GAD-7 ≤ "
+    "ClinicPolicy.gad7_remission_max (4, the minimal band).",
+    citations=(cite("R36", "GAD-7 0–4 minimal"), cite("R45", "PHQ-9 ≥50 % reduction as response")),
+    evidence=Evidence.POLICY,
+    note="No source in the reference defines GAD-7 response; the ≥50 % reduction is the response rule sourced for the "
+    "PHQ-9 and MADRS, applied to the GAD-7, the only measure an anxiety course collects.",
+)
+rule(
+    "outcomes.primary.none",
+    area=_AREA,
+    title="No primary outcome: PTSD, OCD, chronic pain, migraine, alcohol use",
+    statement="PTSD (PCL-5), OCD (Y-BOCS), chronic pain (NRS), migraine (MIDAS) and alcohol use (AUDIT) courses have "
+    "no primary outcome: they are reported as not evaluable (no sourced response definition for the instrument), "
+    "never judged for response or remission.",
+    citations=(
+        cite("R40", "PCL-5: provisional-diagnosis cut-points and change ranges, no response definition"),
+        cite("R41", "Y-BOCS severity bands only"),
+        cite("R30", "NRS bands only"),
+        cite("R43", "MIDAS disability grades only"),
+        cite("R42", "AUDIT risk zones only"),
+    ),
+    evidence=Evidence.POLICY,
+    note="Safer reading: an invented threshold would put unsourced response rates on the dashboard beside sourced "
+    "ones.",
 )

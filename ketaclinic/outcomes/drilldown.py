@@ -30,6 +30,11 @@ FIGURES: dict[str, Figure] = {
         "Sessions with a dissociation score at this dose", "session", Q(dissociation_max__isnull=False)
     ),
     "courses": Figure("Courses started (first dose in the range)", "course", Q()),
+    "no_measure": Figure(
+        "Courses not evaluable: no sourced response definition for their indication's measure",
+        "course",
+        Q(instrument=""),
+    ),
     "evaluable": Figure("Courses evaluable at the end of induction", "course", Q(eoi_response__isnull=False)),
     "responders": Figure("Responders at the end of induction", "course", Q(eoi_response=True)),
     "non_responders": Figure("Non-responders at the end of induction", "course", Q(eoi_response=False)),

@@ -4,7 +4,8 @@ tests hold the two equal.
 
 Cohorts: session figures (patients treated, rates per 100 sessions, dissociation by dose) count dosed sessions in the
 range; course figures (response and remission at the end of induction, sessions to response, time to loss of
-response) count courses whose first dose falls in the range.
+response) count courses whose first dose falls in the range, each judged on its own indication's measure (PHQ-9 for
+depression, GAD-7 for anxiety); courses of an indication without one are counted apart as not evaluable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 
+from ketaclinic.outcomes import definitions as d
 from ketaclinic.outcomes.km import Step, kaplan_meier, median_time
 from ketaclinic.outcomes.models import CourseOutcome, SessionOutcome
 
@@ -86,6 +88,10 @@ class Figures:
     evaluable: int = 0
     responders: int = 0
     remitters: int = 0
+    #: Courses whose indication has no primary outcome (no sourced response definition): never evaluable.
+    without_measure: int = 0
+    #: (instrument, courses evaluable at the end of induction on it) for each of ``definitions.INSTRUMENTS``
+    evaluable_by_instrument: tuple[tuple[str, int], ...] = ()
     #: (dosed sessions up to the first benefit, courses)
     sessions_to_response: tuple[tuple[int, int], ...] = ()
     #: (days from first benefit, losses of response, censored)
@@ -195,7 +201,11 @@ def dashboard_figures(filters: Filters) -> Figures:
         .values_list("dissociation_instrument", "dose_unit", "dose_value")
         .annotate(n=Count("pk"), mean=Avg("dissociation_max"))
     )
-    courses = courses_in(filters).aggregate(**_evaluable_counts())
+    courses = courses_in(filters).aggregate(
+        **_evaluable_counts(),
+        without_measure=Count("pk", filter=Q(instrument="")),
+        **{f"evaluable_{i}": Count("pk", filter=Q(instrument=i, eoi_response__isnull=False)) for i in d.INSTRUMENTS},
+    )
     histogram = (
         courses_in(filters)
         .filter(sessions_to_response__isnull=False)
@@ -219,6 +229,8 @@ def dashboard_figures(filters: Filters) -> Figures:
         evaluable=courses["evaluable"],
         responders=courses["responders"],
         remitters=courses["remitters"],
+        without_measure=courses["without_measure"],
+        evaluable_by_instrument=tuple((i, courses[f"evaluable_{i}"]) for i in d.INSTRUMENTS),
         sessions_to_response=tuple(sorted((int(v), int(n)) for v, n in histogram)),
         km_groups=tuple(sorted((int(t), int(e), int(c)) for t, e, c in km)),
         dissociation=dissociation_rows(dissociation),

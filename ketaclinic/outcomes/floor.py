@@ -3,8 +3,9 @@
 This is the "naive GROUP BY" the benchmark records for contrast, the reference the tests hold the dashboard to, and
 the query DuckDB runs in the benchmark (the same text, over the same tables loaded into it). It is written
 independently of :mod:`ketaclinic.outcomes.rollup` — window functions instead of Python — with the same definitions
-(:mod:`ketaclinic.outcomes.definitions`) and the same policy thresholds passed as parameters. Runs on SQLite ≥ 3.25,
-PostgreSQL and DuckDB.
+(:mod:`ketaclinic.outcomes.definitions`) and the same policy thresholds passed as parameters: each course is
+measured on its indication's instrument (a ``CASE`` over the indication, with that instrument's remission threshold),
+and its scores are joined by course, not by patient. Runs on SQLite ≥ 3.25, PostgreSQL and DuckDB.
 """
 
 from __future__ import annotations
@@ -58,18 +59,34 @@ def _facts(dialect: Dialect, filters: Filters, policy: ClinicPolicy) -> tuple[st
             where.append(f"{column} = {p}")
             params.append(value)
     pct = float(policy.response_reduction_pct)
-    remission_max = float(getattr(policy, REMISSION_SETTINGS[d.INSTRUMENT]))
+    measured = {i: m for i, m in d.INSTRUMENT_BY_INDICATION.items() if m is not None}
+    # Indication → its instrument and that instrument's remission threshold (no primary outcome: NULL, never evaluable).
+    instrument = " ".join(f"WHEN '{i}' THEN '{m}'" for i, m in measured.items())
+    remission = " ".join(
+        f"WHEN '{i}' THEN {float(getattr(policy, REMISSION_SETTINGS[m]))}" for i, m in measured.items()
+    )
+    # The scores on each instrument of the courses measured on it: one branch per instrument, each with constant
+    # filters (joined on the CASE column instead, PostgreSQL misjudged the rows ~100× and nested-looped: 3 → 7 s).
+    scores = "\n  UNION ALL\n".join(
+        f"""  SELECT q.id, c.id AS course_id, {e("q.completed_at")} AS t, q.total AS score
+  FROM measures_questionnaireresponse q JOIN c ON c.patient_id = q.patient_id
+  WHERE q.instrument = '{m}' AND q.total IS NOT NULL
+    AND c.indication IN ({", ".join(f"'{i}'" for i, x in measured.items() if x == m)})"""
+        for m in d.INSTRUMENTS
+    )
     lookback = d.BASELINE_LOOKBACK.total_seconds()
     window = d.END_OF_INDUCTION_WINDOW.total_seconds()
     ended = ", ".join(f"'{s}'" for s in d.ENDED_STATUSES)
     response = f"(b.baseline > 0 AND (b.baseline - {{s}}) * 100 >= {pct} * b.baseline)"
-    benefit = f"({response.format(s='m.score')} OR m.score <= {remission_max})"
+    benefit = f"({response.format(s='m.score')} OR m.score <= c.remission_max)"
     eoi_response = response.format(s="es.score").replace("b.baseline", "es.baseline")
     # Only numbers and identifiers of this module are interpolated; filter values are bound parameters.
     sql = f"""
 WITH c AS (
   SELECT id, patient_id, site_id, protocol, indication, status, planned_induction_sessions AS planned,
-         {e("ended_at")} AS t_end
+         {e("ended_at")} AS t_end,
+         CASE indication {instrument} ELSE NULL END AS instrument,
+         CASE indication {remission} ELSE NULL END AS remission_max
   FROM courses_course WHERE {" AND ".join(where)}
 ),
 dose AS (
@@ -88,25 +105,23 @@ eoi AS (
   WHERE dose.seq = c.planned OR (dose.n_doses < c.planned AND dose.seq = dose.n_doses AND c.status IN ({ended}))
 ),
 m AS (
-  SELECT q.id, q.patient_id, {e("q.completed_at")} AS t, q.total AS score
-  FROM measures_questionnaireresponse q
-  WHERE q.instrument = '{d.INSTRUMENT}' AND q.total IS NOT NULL AND q.patient_id IN (SELECT patient_id FROM c)
+{scores}
 ),
 b AS (
   SELECT course_id, score AS baseline FROM (
     SELECT f.course_id, m.score, ROW_NUMBER() OVER (PARTITION BY f.course_id ORDER BY m.t DESC, m.id DESC) AS rn
-    FROM first_dose f JOIN c ON c.id = f.course_id
-    JOIN m ON m.patient_id = c.patient_id AND m.t <= f.t0 AND m.t >= f.t0 - {lookback}
+    FROM first_dose f JOIN m ON m.course_id = f.course_id AND m.t <= f.t0 AND m.t >= f.t0 - {lookback}
   ) x WHERE rn = 1
 ),
 fu AS (
-  SELECT f.course_id, m.id, m.t, m.score, b.baseline, CASE WHEN {benefit} THEN 1 ELSE 0 END AS benefit
+  SELECT f.course_id, m.id, m.t, m.score, b.baseline, c.remission_max,
+         CASE WHEN {benefit} THEN 1 ELSE 0 END AS benefit
   FROM first_dose f JOIN c ON c.id = f.course_id JOIN b ON b.course_id = f.course_id
-  JOIN m ON m.patient_id = c.patient_id AND m.t > f.t0 AND (c.t_end IS NULL OR m.t <= c.t_end)
+  JOIN m ON m.course_id = f.course_id AND m.t > f.t0 AND (c.t_end IS NULL OR m.t <= c.t_end)
 ),
 eoi_score AS (
-  SELECT course_id, score, baseline FROM (
-    SELECT fu.course_id, fu.score, fu.baseline,
+  SELECT course_id, score, baseline, remission_max FROM (
+    SELECT fu.course_id, fu.score, fu.baseline, fu.remission_max,
            ROW_NUMBER() OVER (PARTITION BY fu.course_id ORDER BY fu.t DESC, fu.id DESC) AS rn
     FROM fu JOIN eoi ON eoi.course_id = fu.course_id WHERE fu.t <= eoi.t_eoi + {window}
   ) x WHERE rn = 1
@@ -129,10 +144,10 @@ to_resp AS (
   GROUP BY resp.course_id
 ),
 course_fact AS (
-  SELECT c.id, c.patient_id, c.protocol, c.indication, f.t0,
+  SELECT c.id, c.patient_id, c.protocol, c.indication, c.instrument, f.t0,
          CASE WHEN es.course_id IS NULL THEN NULL
               WHEN {eoi_response} THEN 1 ELSE 0 END AS eoi_response,
-         CASE WHEN es.course_id IS NULL THEN NULL WHEN es.score <= {remission_max} THEN 1 ELSE 0 END AS eoi_remission,
+         CASE WHEN es.course_id IS NULL THEN NULL WHEN es.score <= es.remission_max THEN 1 ELSE 0 END AS eoi_remission,
          resp.t_first, to_resp.n AS sessions_to_response,
          CASE WHEN loss.t_loss IS NULL THEN 0 ELSE 1 END AS lost,
          CASE WHEN resp.t_first IS NULL THEN NULL
@@ -191,7 +206,13 @@ def floor_figures(run: Run, dialect: Dialect, filters: Filters, *, policy: Clini
         window,
     )
     counts = "COUNT(*), COUNT(eoi_response), COALESCE(SUM(eoi_response), 0), COALESCE(SUM(eoi_remission), 0)"
-    (courses, evaluable, responders, remitters), *_ = run(f"{prefix} SELECT {counts} {in_courses}", window)
+    by_instrument = "".join(
+        f", SUM(CASE WHEN instrument = '{i}' AND eoi_response IS NOT NULL THEN 1 ELSE 0 END)" for i in d.INSTRUMENTS
+    )
+    (courses, evaluable, responders, remitters, without_measure, *on_instrument), *_ = run(
+        f"{prefix} SELECT {counts}, SUM(CASE WHEN instrument IS NULL THEN 1 ELSE 0 END){by_instrument} {in_courses}",
+        window,
+    )
     histogram = run(
         f"{prefix} SELECT sessions_to_response, COUNT(*) {in_courses} AND t_first IS NOT NULL "
         "GROUP BY sessions_to_response",
@@ -218,6 +239,8 @@ def floor_figures(run: Run, dialect: Dialect, filters: Filters, *, policy: Clini
         evaluable=int(evaluable),
         responders=int(responders),
         remitters=int(remitters),
+        without_measure=int(without_measure or 0),
+        evaluable_by_instrument=tuple((i, int(n or 0)) for i, n in zip(d.INSTRUMENTS, on_instrument, strict=True)),
         sessions_to_response=tuple(sorted((int(v), int(n)) for v, n in histogram)),
         km_groups=tuple(sorted((int(t), int(e), int(c)) for t, e, c in km)),
         dissociation=dissociation_rows(dissociation),

@@ -14,12 +14,17 @@ from typing import ClassVar
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.outcomes.definitions import NOT_EVALUABLE, measure_name
+
 
 class CourseOutcome(models.Model):
-    """A course's outcome on the dashboard's instrument (see :mod:`ketaclinic.outcomes.definitions`).
+    """A course's outcome on its indication's primary instrument (see :mod:`ketaclinic.outcomes.definitions`).
 
-    ``eoi_response``/``eoi_remission`` are ``None`` when the course is not evaluable at the end of induction (no
-    baseline, end of induction not reached, or no assessment by then). ``followup_days`` and ``lost_response`` feed
+    ``instrument`` is the measure the course was evaluated on (``phq9`` for depression, ``gad7`` for anxiety); it is
+    empty for an indication without a sourced response definition, whose course is never evaluable
+    (:attr:`not_evaluable_reason` says why). ``eoi_response``/``eoi_remission`` are ``None`` when the course is not
+    evaluable at the end of induction (no measure, no baseline, end of induction not reached, or no assessment by
+    then). ``followup_days`` and ``lost_response`` feed
     the Kaplan–Meier curve of time from first benefit to loss of response; both are empty for courses without
     benefit.
     """
@@ -32,6 +37,9 @@ class CourseOutcome(models.Model):
     protocol = models.CharField(max_length=40)
     route = models.CharField(max_length=20)
     indication = models.CharField(max_length=20)
+    instrument = models.CharField(
+        max_length=20, blank=True, help_text="The measure the course is evaluated on; empty: no primary outcome."
+    )
     status = models.CharField(max_length=12)
     first_dose_at = models.DateTimeField(null=True, blank=True)
     sessions = models.PositiveSmallIntegerField(default=0)
@@ -59,6 +67,16 @@ class CourseOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"Outcome of course {self.course_id}"
+
+    @property
+    def measure(self) -> str:
+        """The display name of the measure the course is evaluated on (``GAD-7``); empty without one."""
+        return measure_name(self.instrument)
+
+    @property
+    def not_evaluable_reason(self) -> str | None:
+        """Why the course has no response or remission at all (its indication has no primary outcome), else ``None``."""
+        return None if self.instrument else NOT_EVALUABLE.get(self.indication, "no primary outcome for this indication")
 
 
 class SessionOutcome(models.Model):

@@ -1,10 +1,12 @@
 """Derive the dashboard's rollups from the clinical record, for chosen courses, for queued patients, or for all.
 
-Each course is read in a handful of set-based queries (courses, doses, per-session aggregates, the instrument's
-scores) and classified with the clinical core's definitions: ``clinical.classify_change`` decides response and
-remission for each (baseline, score) pair — memoised, since a 0–27 scale has at most 784 of them — and the
-loss-of-response count is ``ClinicPolicy.loss_of_response_consecutive``. The rows are then replaced in one
-transaction, so a reader sees either the old or the new rollup of a course, never half of it.
+Each course is read in a handful of set-based queries (courses, doses, per-session aggregates, and one read of the
+scores on every instrument some course is measured on) and classified on its own indication's primary instrument
+(:func:`ketaclinic.outcomes.definitions.instrument_for`; a course without one is left not evaluable) with the clinical
+core's definitions: ``clinical.classify_change`` decides response and remission for each (instrument, baseline,
+score) — memoised, since a 0–27 scale has at most 784 pairs — and the loss-of-response count is
+``ClinicPolicy.loss_of_response_consecutive``. The rows are then replaced in one transaction, so a reader sees
+either the old or the new rollup of a course, never half of it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class CourseFacts:
     protocol: str
     route: str
     indication: str
+    instrument: str
     status: str
     sessions: int
     refreshed_at: dt.datetime
@@ -74,10 +77,11 @@ COURSE_COLUMNS = tuple(CourseFacts.__dataclass_fields__)
 
 @dataclass(slots=True)
 class FoldState:
-    """What folding appended assessments into a :class:`CourseOutcome` row reads of it (the first six fields) and
+    """What folding appended assessments into a :class:`CourseOutcome` row reads of it (the first seven fields) and
     may change (the rest: written back with one UPDATE; no other column of the row depends on a later assessment)."""
 
     course_id: int
+    instrument: str
     first_dose_at: dt.datetime | None
     baseline_score: int | None
     eoi_at: dt.datetime | None
@@ -138,19 +142,23 @@ def _insert(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> 
             cursor.execute(head + ", ".join([one] * len(chunk)), values)
 
 
-@lru_cache(maxsize=4096)
-def _change(baseline: int, score: int, policy: ClinicPolicy) -> Change:
-    return classify_change(d.INSTRUMENT, baseline, score, policy=policy)
+@lru_cache(maxsize=8192)
+def _change(instrument: str, baseline: int, score: int, policy: ClinicPolicy) -> Change:
+    return classify_change(instrument, baseline, score, policy=policy)
 
 
-def benefit(baseline: int, score: int, policy: ClinicPolicy = DEFAULT_POLICY) -> bool:
-    """Response or remission of ``score`` against ``baseline``, as ``clinical.classify_trajectory`` counts benefit."""
-    change = _change(baseline, score, policy)
+def benefit(instrument: str, baseline: int, score: int, policy: ClinicPolicy = DEFAULT_POLICY) -> bool:
+    """Response or remission of ``score`` against ``baseline`` on ``instrument``, as ``clinical.classify_trajectory``
+    counts benefit."""
+    change = _change(instrument, baseline, score, policy)
     return change.response or change.remission is True
 
 
 def first_loss_of_response(
-    baseline: int, scores: Sequence[tuple[dt.datetime, int]], policy: ClinicPolicy = DEFAULT_POLICY
+    instrument: str,
+    baseline: int,
+    scores: Sequence[tuple[dt.datetime, int]],
+    policy: ClinicPolicy = DEFAULT_POLICY,
 ) -> tuple[int | None, int | None]:
     """Indexes of the first assessment showing benefit and of the first at which response is lost (or ``None``).
 
@@ -160,7 +168,7 @@ def first_loss_of_response(
     first: int | None = None
     run = 0
     for n, (_, score) in enumerate(scores):
-        if benefit(baseline, score, policy):
+        if benefit(instrument, baseline, score, policy):
             first = n if first is None else first
             run = 0
         elif first is not None:
@@ -245,21 +253,24 @@ def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int
         params,
     ):
         dissociation.setdefault(session_id, (instrument, _decimal(peak)))  # the full CADSS outranks CADSS-6
-    scores: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for patient_id, at, total in fetch_rows(
-        "SELECT patient_id, completed_at, total FROM measures_questionnaireresponse "
-        f"WHERE instrument = %s AND total IS NOT NULL AND patient_id IN (SELECT patient_id FROM courses_course "
-        f"WHERE id IN {sel}) ORDER BY patient_id, completed_at, id",
-        [d.INSTRUMENT, *params],
+    # One read for every instrument a course is measured on; each course then takes its own instrument's series.
+    scores: dict[tuple[int, str], list[tuple[dt.datetime, int]]] = defaultdict(list)
+    for patient_id, instrument, at, total in fetch_rows(
+        "SELECT patient_id, instrument, completed_at, total FROM measures_questionnaireresponse "
+        f"WHERE instrument IN ({', '.join(['%s'] * len(d.INSTRUMENTS))}) AND total IS NOT NULL "
+        f"AND patient_id IN (SELECT patient_id FROM courses_course WHERE id IN {sel}) "
+        "ORDER BY patient_id, completed_at, id",
+        [*d.INSTRUMENTS, *params],
     ):
-        scores[patient_id].append((_when(at), total))
+        scores[patient_id, instrument].append((_when(at), total))
 
     now = timezone.now()
     course_rows: list[tuple[Any, ...]] = []
     session_rows: list[tuple[Any, ...]] = []
     for course_id, patient_id, site_id, protocol, route, indication, status, planned, ended_at in courses:
         given = doses.get(course_id, [])
-        row = CourseFacts(course_id, patient_id, site_id, protocol, route, indication, status, len(given), now)
+        measure = d.instrument_for(indication) or ""
+        row = CourseFacts(course_id, patient_id, site_id, protocol, route, indication, measure, status, len(given), now)
         for sequence, dose in enumerate(given, start=1):
             unit, value = _dose_group(dose)
             alert, event = alerts.get(dose.session_id, (0, 0)), events.get(dose.session_id, (0, 0))
@@ -271,7 +282,8 @@ def _refresh(selection: str, params: Sequence[Any], policy: ClinicPolicy) -> int
                 )
             )  # fmt: skip
         if given:
-            _classify(row, given, scores.get(patient_id, []), planned, ended_at and _when(ended_at), policy)
+            series = scores.get((patient_id, measure), []) if measure else []
+            _classify(row, given, series, planned, ended_at and _when(ended_at), policy)
         course_rows.append(tuple(getattr(row, c) for c in COURSE_COLUMNS))
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -299,20 +311,21 @@ def _classify(
     baseline = next((s for at, s in reversed(series[:upto]) if at >= first_dose - d.BASELINE_LOOKBACK), None)
     follow_up = [(at, s) for at, s in series[upto:] if ended_at is None or at <= ended_at]
     row.last_assessment_at = follow_up[-1][0] if follow_up else None  # with or without a baseline, as a fold sets it
-    if baseline is None:
+    eoi = _end_of_induction(row.status, planned, doses)
+    # The end-of-induction session is a fact of the sessions, set whether or not the course can be judged at it.
+    row.eoi_at = eoi.at if eoi is not None else None
+    if baseline is None:  # also a course without a primary outcome: it has no series
         return
     row.baseline_score = baseline
-    eoi = _end_of_induction(row.status, planned, doses)
     if eoi is not None:
-        row.eoi_at = eoi.at
         window_end = eoi.at + d.END_OF_INDUCTION_WINDOW
         last = next((s for at, s in reversed(follow_up) if at <= window_end), None)
         if last is not None:
-            change = _change(baseline, last, policy)
+            change = _change(row.instrument, baseline, last, policy)
             row.eoi_score = last
             row.eoi_response = change.response
             row.eoi_remission = change.remission is True
-    first, lost = first_loss_of_response(baseline, follow_up, policy)
+    first, lost = first_loss_of_response(row.instrument, baseline, follow_up, policy)
     if first is None:
         return
     responded_at = follow_up[first][0]
@@ -324,7 +337,8 @@ def _classify(
     row.followup_days = (end_at - responded_at).days
     if lost is None:
         for _, score in follow_up[first:]:
-            row.without_benefit = 0 if benefit(row.baseline_score, score, policy) else row.without_benefit + 1
+            gained = benefit(row.instrument, baseline, score, policy)
+            row.without_benefit = 0 if gained else row.without_benefit + 1
 
 
 def queue_patients(patient_ids: Iterable[int]) -> None:
@@ -369,10 +383,11 @@ def refresh_pending(*, policy: ClinicPolicy = DEFAULT_POLICY) -> int:
             "FROM measures_questionnaireresponse r "
             "JOIN outcomes_courseoutcome co ON co.patient_id = r.patient_id "
             "JOIN courses_course c ON c.id = co.course_id "
-            f"WHERE r.id {appended} AND r.instrument = %s AND r.total IS NOT NULL "
+            # Only a response on the course's own measure counts (a course without one has an empty instrument).
+            f"WHERE r.id {appended} AND r.instrument = co.instrument AND r.total IS NOT NULL "
             "AND (c.ended_at IS NULL OR r.completed_at <= c.ended_at) "  # after its course: not one of its assessments
             "ORDER BY co.course_id, r.completed_at, r.id",
-            [last, last, d.INSTRUMENT],
+            [last, last],
         )
         folded, recompute = _fold(rows, policy)
         refreshed += refresh_courses(recompute, policy=policy) if recompute else 0
@@ -479,9 +494,9 @@ def _fold(rows: list[tuple[Any, ...]], policy: ClinicPolicy) -> tuple[dict[int, 
         if baseline is None:
             continue
         if s.eoi_at is not None and at <= s.eoi_at + d.END_OF_INDUCTION_WINDOW:
-            change = _change(baseline, score, policy)
+            change = _change(s.instrument, baseline, score, policy)
             s.eoi_score, s.eoi_response, s.eoi_remission = score, change.response, change.remission is True
-        gained = benefit(baseline, score, policy)
+        gained = benefit(s.instrument, baseline, score, policy)
         if s.first_response_at is None:
             if gained:
                 if s.last_dose_at is not None and s.last_dose_at > at:

@@ -1,5 +1,7 @@
 """A seeded synthetic clinic network for the outcomes benchmark and tests: patients with one course each, dosed
-sessions with doses, dissociation scores, alerts and adverse events, and months of PHQ-9 and GAD-7 scores.
+sessions with doses, dissociation scores, alerts and adverse events, and months of PHQ-9 and GAD-7 scores (each
+course's own measure, the GAD-7 for an anxiety course and the PHQ-9 for every other, tracked closely; the other one
+now and then).
 
 At ``scale=1`` it is the benchmark network of issue 7: 5,000 patients, about 30,000 dosed sessions and about
 130,000 questionnaire responses at two sites. Vital signs are not generated: the dashboard does not read them.
@@ -159,7 +161,7 @@ def _batch(network: Network, rng: random.Random, first: int, last: int, tag: str
         status = "stopped" if induction < 6 else rng.choice(("maintenance", "completed", "maintenance"))
         indication = "trd" if esketamine or rng.random() < 0.75 else rng.choice(("ptsd", "anxiety", "mdsi"))
         protocol = "esketamine_trd" if esketamine else "ketamine_iv_standard"
-        plans.append((patient, route, start, kind, best, relapses, induction, maintenance, status))
+        plans.append((patient, route, start, kind, best, relapses, induction, maintenance, status, indication))
         assessments.append(
             EligibilityAssessment(
                 patient=patient,
@@ -214,7 +216,7 @@ def _batch(network: Network, rng: random.Random, first: int, last: int, tag: str
     DoseOrder.objects.bulk_create(orders, batch_size=BATCH)
 
     appointments, sessions, doses, responses, obs, alerts, events = [], [], [], [], [], [], []
-    for (patient, route, start, kind, best, relapses, induction, maintenance, _), course, order in zip(
+    for (patient, route, start, kind, best, relapses, induction, maintenance, _, indication), course, order in zip(
         plans, courses, orders, strict=True
     ):
         esketamine = route == "esketamine_nasal"
@@ -314,7 +316,8 @@ def _batch(network: Network, rng: random.Random, first: int, last: int, tag: str
                         recorded_at=at + dt.timedelta(minutes=60),
                     )
                 )
-        responses += _measures(rng, patient, times, kind, best, relapses, induction)
+        tracked = "gad7" if indication == "anxiety" else "phq9"
+        responses += _measures(rng, patient, times, kind, best, relapses, induction, tracked)
     for appointment, (session, course) in zip(appointments, sessions, strict=True):
         appointment.course_ref = session.course_ref = course.pk
     Appointment.objects.bulk_create(appointments, batch_size=BATCH)
@@ -344,12 +347,19 @@ def _measures(
     best: float,
     relapses: bool,
     induction: int,
+    tracked: str,
 ) -> list[Any]:
-    """PHQ-9 before the first dose (missing for 1 in 25), 24 h after every dose and weekly for 12 weeks after the
-    induction; GAD-7 at baseline and every other week."""
+    """The ``tracked`` measure (PHQ-9, or GAD-7 for an anxiety course) before the first dose (missing for 1 in 25),
+    24 h after every dose and weekly for 12 weeks after the induction; the other of the two at baseline and every
+    other week. Both follow the same trajectory, the GAD-7 at 0.7 of the PHQ-9 (0.75 when it is tracked)."""
     from ketaclinic.measures.models import QuestionnaireResponse
 
     baseline = rng.randrange(12, 26)
+    if tracked == "gad7":
+        # An anxiety course: GAD-7 baseline 9–19 (moderate to severe), PHQ-9 sampled now and then.
+        tracked_base, other, other_base = round(baseline * 0.75), "phq9", baseline * 0.6
+    else:
+        tracked_base, other, other_base = baseline, "gad7", baseline * 0.7
     rows: list[Any] = []
 
     def add(instrument: str, at: dt.datetime, total: int) -> None:
@@ -368,8 +378,8 @@ def _measures(
 
     first = times[0]
     if rng.random() >= 0.04:
-        add("phq9", first - dt.timedelta(days=rng.randrange(1, 6), hours=3), baseline)
-    add("gad7", first - dt.timedelta(days=2, hours=2), round(baseline * 0.7))
+        add(tracked, first - dt.timedelta(days=rng.randrange(1, 6), hours=3), tracked_base)
+    add(other, first - dt.timedelta(days=2, hours=2), round(other_base))
     induction_end = times[induction - 1]
     relapse_week = rng.randrange(3, 10)
 
@@ -382,10 +392,10 @@ def _measures(
 
     for at in times:
         when = at + dt.timedelta(hours=24, minutes=rng.randrange(60))
-        add("phq9", when, round(baseline * level(when) + rng.gauss(0, 1.5)))
+        add(tracked, when, round(tracked_base * level(when) + rng.gauss(0, 1.5)))
     for week in range(1, 13):
         when = induction_end + dt.timedelta(weeks=week, hours=rng.randrange(1, 20))
-        add("phq9", when, round(baseline * level(when) + rng.gauss(0, 1.5)))
+        add(tracked, when, round(tracked_base * level(when) + rng.gauss(0, 1.5)))
         if week % 2 == 0:
-            add("gad7", when + dt.timedelta(minutes=5), round(baseline * 0.7 * level(when) + rng.gauss(0, 1)))
+            add(other, when + dt.timedelta(minutes=5), round(other_base * level(when) + rng.gauss(0, 1)))
     return rows

@@ -20,11 +20,12 @@ from django.utils.http import urlencode
 from ketaclinic.accounts.access import require
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.actions import Action, record
-from ketaclinic.clinical import PROTOCOLS
+from ketaclinic.clinical import DEFAULT_POLICY, PROTOCOLS
 from ketaclinic.courses.models import Indication
 from ketaclinic.outcomes import charts
+from ketaclinic.outcomes import definitions as d
 from ketaclinic.outcomes.drilldown import UnknownFigure, figure_rows
-from ketaclinic.outcomes.figures import Figures, dashboard_figures
+from ketaclinic.outcomes.figures import Figures, Filters, dashboard_figures
 from ketaclinic.outcomes.forms import FilterForm
 from ketaclinic.outcomes.models import RefreshQueue
 from ketaclinic.outcomes.rollup import refresh_pending
@@ -55,6 +56,28 @@ def _refresh() -> int:
     return pending
 
 
+def measure_context(filters: Filters) -> dict[str, str]:
+    """What the course figures are measured on, in words, for the chosen indication (or all of them).
+
+    ``measure``: "PHQ-9 for depression, GAD-7 for anxiety", or the chosen indication's instrument ("GAD-7");
+    ``no_measure_reason``: why the chosen indication's courses cannot be judged at all (empty when they can).
+    """
+    if not filters.indication:
+        return {"measure": d.MEASURES_TEXT, "no_measure_reason": ""}
+    instrument = d.instrument_for(filters.indication)
+    if instrument is None:
+        reason = d.NOT_EVALUABLE.get(filters.indication, "no primary outcome for this indication")
+        return {"measure": "", "no_measure_reason": reason}
+    return {"measure": d.measure_name(instrument), "no_measure_reason": ""}
+
+
+def _row_measure(indication: str) -> str:
+    instrument = d.instrument_for(indication)
+    if instrument is None:
+        return f"not evaluable: {d.NOT_EVALUABLE.get(indication, 'no primary outcome for this indication')}"
+    return d.measure_name(instrument)
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The clinic's outcomes for the chosen range, site, protocol, route and indication."""
     require(request.user, Perm.VIEW_REPORTS)  # type: ignore[arg-type]
@@ -67,6 +90,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     query = form.query()
     record(Action.VIEW, object_type="outcomes.dashboard", detail={"filters": query})
     context = {
+        **measure_context(filters),
+        "indication_label": INDICATIONS.get(filters.indication, filters.indication),
+        "response_pct": DEFAULT_POLICY.response_reduction_pct,
+        "measures_all": d.MEASURES_TEXT,
         "form": form,
         "figures": figures,
         "pending": pending,
@@ -87,7 +114,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )
         ],
         "response_rows": [
-            (row, PROTOCOL_TITLES.get(row.protocol, row.protocol), INDICATIONS.get(row.indication, row.indication))
+            (
+                row,
+                PROTOCOL_TITLES.get(row.protocol, row.protocol),
+                INDICATIONS.get(row.indication, row.indication),
+                _row_measure(row.indication),
+            )
             for row in figures.response_table
         ],
         "generated_at": timezone.now(),
@@ -173,34 +205,43 @@ def export_figures(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
 
 
 def figure_lines(figures: Figures) -> list[list[Any]]:
-    """The figures as (section, figure, group, value, denominator) lines."""
-    lines: list[list[Any]] = [["section", "figure", "group", "value", "denominator"]]
+    """The figures as (section, figure, group, value, denominator, instrument) lines.
+
+    ``instrument`` is what a course figure was measured on: the instruments of the courses it counts (``gad7+phq9``
+    when both), a response-table row's own; empty for session figures and for courses without a measure.
+    """
+    m = "+".join(i for i, n in figures.evaluable_by_instrument if n)
+    lines: list[list[Any]] = [["section", "figure", "group", "value", "denominator", "instrument"]]
     lines += [
-        ["sessions", "patients_treated", "", figures.patients_treated, ""],
-        ["sessions", "dosed_sessions", "", figures.sessions, ""],
-        ["sessions", "alerts_per_100_sessions", "", figures.per_100_sessions(figures.alerts), figures.sessions],
+        ["sessions", "patients_treated", "", figures.patients_treated, "", ""],
+        ["sessions", "dosed_sessions", "", figures.sessions, "", ""],
+        ["sessions", "alerts_per_100_sessions", "", figures.per_100_sessions(figures.alerts), figures.sessions, ""],
         ["sessions", "urgent_alerts_per_100_sessions", "", figures.per_100_sessions(figures.urgent_alerts),
-         figures.sessions],
+         figures.sessions, ""],
         ["sessions", "adverse_events_per_100_sessions", "", figures.per_100_sessions(figures.adverse_events),
-         figures.sessions],
+         figures.sessions, ""],
         ["sessions", "serious_adverse_events_per_100_sessions", "",
-         figures.per_100_sessions(figures.serious_adverse_events), figures.sessions],
-        ["courses", "courses_started", "", figures.courses, ""],
-        ["courses", "evaluable_at_end_of_induction", "", figures.evaluable, figures.courses],
-        ["courses", "response_pct", "", figures.response_pct, figures.evaluable],
-        ["courses", "remission_pct", "", figures.remission_pct, figures.evaluable],
-        ["courses", "median_sessions_to_response", "", figures.median_sessions_to_response, figures.responded],
-        ["courses", "median_days_to_loss_of_response", "", figures.median_days_to_loss, figures.responded],
+         figures.per_100_sessions(figures.serious_adverse_events), figures.sessions, ""],
+        ["courses", "courses_started", "", figures.courses, "", ""],
+        ["courses", "not_evaluable_no_primary_outcome", "", figures.without_measure, figures.courses, ""],
+        ["courses", "evaluable_at_end_of_induction", "", figures.evaluable, figures.courses, m],
+        *(["courses", "evaluable_at_end_of_induction", i, n, figures.evaluable, i]
+          for i, n in figures.evaluable_by_instrument),
+        ["courses", "response_pct", "", figures.response_pct, figures.evaluable, m],
+        ["courses", "remission_pct", "", figures.remission_pct, figures.evaluable, m],
+        ["courses", "median_sessions_to_response", "", figures.median_sessions_to_response, figures.responded, m],
+        ["courses", "median_days_to_loss_of_response", "", figures.median_days_to_loss, figures.responded, m],
     ]  # fmt: skip
     for row in figures.response_table:
         group = f"{row.protocol}/{row.indication}"
-        lines.append(["response_table", "response_pct", group, row.response_pct, row.evaluable])
-        lines.append(["response_table", "remission_pct", group, row.remission_pct, row.evaluable])
-    for d in figures.dissociation:
-        group = f"{d.instrument} {d.dose_value} {d.dose_unit}"
-        lines.append(["dissociation", "mean_peak", group, d.mean_peak, d.sessions])
+        instrument = d.instrument_for(row.indication) or ""
+        lines.append(["response_table", "response_pct", group, row.response_pct, row.evaluable, instrument])
+        lines.append(["response_table", "remission_pct", group, row.remission_pct, row.evaluable, instrument])
+    for dz in figures.dissociation:
+        group = f"{dz.instrument} {dz.dose_value} {dz.dose_unit}"
+        lines.append(["dissociation", "mean_peak", group, dz.mean_peak, dz.sessions, ""])
     for step in figures.km:
-        lines.append(["km", "still_responding", f"day {step.time:g}", round(step.survival, 4), step.at_risk])
+        lines.append(["km", "still_responding", f"day {step.time:g}", round(step.survival, 4), step.at_risk, m])
     return lines
 
 
@@ -222,11 +263,12 @@ def export_patients(request: HttpRequest) -> HttpResponse | StreamingHttpRespons
 
     def rows() -> Iterator[list[Any]]:
         if figure.kind == "course":
-            yield ["mrn", "patient", "site", "course", "protocol", "indication", "first_dose", "sessions",
-                   "baseline", "end_of_induction_score", "response", "remission", "sessions_to_response",
+            yield ["mrn", "patient", "site", "course", "protocol", "indication", "instrument", "first_dose",
+                   "sessions", "baseline", "end_of_induction_score", "response", "remission", "sessions_to_response",
                    "lost_response"]  # fmt: skip
             for r in listed:
                 yield [r.patient.mrn, r.patient.legal_name, r.site.code, r.course_id, r.protocol, r.indication,
+                       r.instrument,
                        r.first_dose_at.date().isoformat() if r.first_dose_at else "", r.sessions, r.baseline_score,
                        r.eoi_score, r.eoi_response, r.eoi_remission, r.sessions_to_response,
                        r.lost_response]  # fmt: skip

@@ -1,9 +1,12 @@
 """The documents a clinic sends about a course: the progress letter to the referring clinician and the
-end-of-induction summary. Both are built from the chart (doses, PHQ-9, decisions) and rendered to PDF by WeasyPrint.
+end-of-induction summary. Both are built from the chart (doses, the course's measure, decisions) and rendered to PDF
+by WeasyPrint.
 
-Response status is ``clinical.classify_trajectory`` on the course's PHQ-9 series against its baseline; "end of
-induction" and the baseline are the outcomes dashboard's definitions (:mod:`ketaclinic.outcomes.definitions`), read
-from the course's freshly recomputed rollup so the letter and the dashboard never disagree.
+The course's measure is the dashboard's (:mod:`ketaclinic.outcomes.definitions`): the PHQ-9 for depression, the GAD-7
+for anxiety. Response status is ``clinical.classify_trajectory`` on that series against its baseline; "end of
+induction" and the baseline are the dashboard's definitions, read from the course's freshly recomputed rollup so the
+letter and the dashboard never disagree. A course whose indication has no primary outcome (PTSD, OCD, …) gets its own
+instrument charted and the reason it is not evaluable, never a response status.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ketaclinic.clinical import DEFAULT_POLICY, get_instrument
+from ketaclinic.clinical import DEFAULT_POLICY, Instrument, get_instrument
 from ketaclinic.clinical.outcomes import REMISSION_SETTINGS, Assessment, Trajectory, classify_trajectory
 from ketaclinic.courses.models import Course
 from ketaclinic.outcomes import definitions
@@ -38,6 +41,10 @@ class CourseReport:
     chart: str
     decisions: list[Any]
     upcoming: list[Any]
+    #: The instrument charted: the course's measure, or the instrument of an indication without one.
+    instrument: Instrument
+    #: Why response is not judged (the indication has no primary outcome); ``None`` when it is.
+    not_evaluable: str | None
 
 
 def _refuse_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -54,8 +61,9 @@ def course_report(course: Course) -> CourseReport:
     outcome = CourseOutcome.objects.get(course_id=course.pk)
     sessions = list(SessionOutcome.objects.filter(course_id=course.pk).order_by("sequence"))
     since = (outcome.first_dose_at or course.opened_at) - definitions.BASELINE_LOOKBACK
+    instrument = get_instrument(outcome.instrument or definitions.charted_instrument(course.indication))
     responses = QuestionnaireResponse.objects.filter(
-        patient_id=course.patient_id, instrument=definitions.INSTRUMENT, total__isnull=False, completed_at__gte=since
+        patient_id=course.patient_id, instrument=instrument.id, total__isnull=False, completed_at__gte=since
     )
     if course.ended_at:
         responses = responses.filter(completed_at__lte=course.ended_at)
@@ -65,14 +73,14 @@ def course_report(course: Course) -> CourseReport:
     ]
     trajectory = None
     follow_up = [Assessment(at, s) for at, s in scores if outcome.first_dose_at and at > outcome.first_dose_at]
-    if outcome.baseline_score is not None and follow_up:
-        trajectory = classify_trajectory(definitions.INSTRUMENT, outcome.baseline_score, follow_up)
-    instrument = get_instrument(definitions.INSTRUMENT)
+    if outcome.instrument and outcome.baseline_score is not None and follow_up:
+        trajectory = classify_trajectory(outcome.instrument, outcome.baseline_score, follow_up)
     lines = []
-    if outcome.baseline_score:
+    if outcome.instrument and outcome.baseline_score:
         reduction = DEFAULT_POLICY.response_reduction_pct / 100
         lines.append((outcome.baseline_score * (1 - reduction), "response"))
-    lines.append((float(getattr(DEFAULT_POLICY, REMISSION_SETTINGS[definitions.INSTRUMENT])), "remission"))
+    if outcome.instrument:
+        lines.append((float(getattr(DEFAULT_POLICY, REMISSION_SETTINGS[outcome.instrument])), "remission"))
     total_range = instrument.total_range or (0, 27)
     chart = trajectory_svg(
         scores,
@@ -87,7 +95,8 @@ def course_report(course: Course) -> CourseReport:
         )[:6]
     )
     decisions = list(course.decisions.order_by("-decided_at", "-id")[:3])
-    return CourseReport(course, outcome, sessions, scores, trajectory, chart, decisions, upcoming)
+    reason = outcome.not_evaluable_reason
+    return CourseReport(course, outcome, sessions, scores, trajectory, chart, decisions, upcoming, instrument, reason)
 
 
 def render_pdf(template: str, report: CourseReport, **extra: Any) -> bytes:
@@ -95,6 +104,7 @@ def render_pdf(template: str, report: CourseReport, **extra: Any) -> bytes:
     from weasyprint import HTML  # imported here: loading WeasyPrint is slow and only reports need it
 
     course = report.course
+    setting = REMISSION_SETTINGS.get(report.instrument.id)
     with timezone.override(course.site.zone):
         html = render_to_string(
             template,
@@ -103,10 +113,10 @@ def render_pdf(template: str, report: CourseReport, **extra: Any) -> bytes:
                 "course": course,
                 "patient": course.patient,
                 "site": course.site,
-                "instrument": get_instrument(definitions.INSTRUMENT),
+                "instrument": report.instrument,
                 "today": timezone.localdate(),
                 "response_pct": DEFAULT_POLICY.response_reduction_pct,
-                "remission_max": getattr(DEFAULT_POLICY, REMISSION_SETTINGS[definitions.INSTRUMENT]),
+                "remission_max": getattr(DEFAULT_POLICY, setting) if setting else None,
                 "lookback_days": definitions.BASELINE_LOOKBACK.days,
                 "window_days": definitions.END_OF_INDUCTION_WINDOW.days,
                 **extra,

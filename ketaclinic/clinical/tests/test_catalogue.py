@@ -57,6 +57,9 @@ def test_it_registers_the_outcome_definitions() -> None:
         "outcomes.rapid_response",
         "outcomes.loss_of_response",
         "outcomes.relapse",
+        "outcomes.primary.depression",
+        "outcomes.primary.anxiety",
+        "outcomes.primary.none",
     } | {f"outcomes.remission.{i}" for i in ("madrs", "phq9", "qids_sr16", "hamd17", "gad7")}
     assert expected <= ids
 

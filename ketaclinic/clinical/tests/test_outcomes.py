@@ -10,11 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ketaclinic.clinical import DEFAULT_POLICY
+from ketaclinic.clinical.measurement import INDICATION_GROUPS
 from ketaclinic.clinical.outcomes import (
     Assessment,
     OutcomeStatus,
     classify_change,
     classify_trajectory,
+    not_evaluable_reason,
+    primary_outcome,
     rapid_response,
 )
 
@@ -287,3 +290,46 @@ def test_it_names_statuses_in_plain_words() -> None:
         "loss of response",
         "relapse",
     ]
+
+
+# --- primary outcome per indication ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("indication", "instrument", "reason"),
+    [
+        ("trd", "phq9", None),
+        ("mdsi", "phq9", None),
+        ("depression", "phq9", None),
+        ("anxiety", "gad7", None),
+        ("ptsd", None, "no sourced response definition for PCL-5"),
+        ("ocd", None, "no sourced response definition for Y-BOCS"),
+        ("chronic_pain", None, "no sourced response definition for Numeric pain rating scale (0–10)"),
+        ("migraine", None, "no sourced response definition for MIDAS"),
+        ("alcohol_use", None, "no sourced response definition for AUDIT"),
+    ],
+)
+def test_it_judges_each_indication_on_its_primary_outcome_or_not_at_all(indication, instrument, reason) -> None:
+    assert primary_outcome(indication) == instrument
+    assert not_evaluable_reason(indication) == reason
+
+
+def test_it_names_a_primary_outcome_for_every_indication_group() -> None:
+    assert {primary_outcome(i) for i in INDICATION_GROUPS} == {"phq9", "gad7", None}
+
+
+def test_it_refuses_an_unknown_indication() -> None:
+    with pytest.raises(ValueError, match=re.escape("indication: unknown 'insomnia'; known: trd, mdsi")):
+        primary_outcome("insomnia")
+    with pytest.raises(ValueError, match="indication: unknown 'insomnia'"):
+        not_evaluable_reason("insomnia")
+
+
+def test_it_applies_response_and_gad7_remission_to_an_anxiety_course() -> None:
+    # GAD-7 baseline 16: ≥50 % reduction (≤8) is response, ≤4 remission; two assessments without either: lost.
+    assert classify_change("gad7", 16, 8).response and classify_change("gad7", 16, 9).partial_response
+    assert classify_change("gad7", 16, 4).remission and not classify_change("gad7", 16, 5).remission
+    points = series((3, 12), (7, 8), (14, 4), (21, 10), (28, 11))
+    trajectory = classify_trajectory(primary_outcome("anxiety") or "", 16, points)
+    assert trajectory.status is OutcomeStatus.LOSS_OF_RESPONSE
+    assert trajectory.first_response == points[1]

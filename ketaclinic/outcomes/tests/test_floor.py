@@ -30,6 +30,29 @@ def test_it_matches_the_floor_over_all_time(network: synthetic.Network) -> None:
     assert figures.losses > 0
     assert figures.alerts > 0 and figures.adverse_events > 0
     assert {row.dose_unit for row in figures.dissociation} == {"mg", "mg/kg"}
+    # Each course on its own measure: depression on the PHQ-9, anxiety on the GAD-7, PTSD on none.
+    by_instrument = dict(figures.evaluable_by_instrument)
+    assert by_instrument["phq9"] > 0 and by_instrument["gad7"] > 0
+    assert sum(by_instrument.values()) == figures.evaluable
+    assert figures.without_measure > 0
+
+
+def test_it_judges_anxiety_courses_on_the_gad7_as_the_floor_does(network: synthetic.Network) -> None:
+    filters = all_time(network, indication="anxiety")
+    figures = dashboard_figures(filters)
+    assert figures == floor(filters)
+    assert figures.evaluable_by_instrument == (("gad7", figures.evaluable), ("phq9", 0))
+    assert 0 < figures.responders <= figures.evaluable <= figures.courses
+    assert figures.responded > 0 and figures.without_measure == 0
+
+
+def test_it_counts_ptsd_courses_as_not_evaluable_as_the_floor_does(network: synthetic.Network) -> None:
+    filters = all_time(network, indication="ptsd")
+    figures = dashboard_figures(filters)
+    assert figures == floor(filters)
+    assert figures.courses > 0 and figures.without_measure == figures.courses
+    assert (figures.evaluable, figures.responders, figures.responded, figures.km_groups) == (0, 0, 0, ())
+    assert figures.sessions > 0  # their sessions still count
 
 
 @pytest.mark.parametrize(
@@ -38,6 +61,7 @@ def test_it_matches_the_floor_over_all_time(network: synthetic.Network) -> None:
         {"protocol": "esketamine_trd"},
         {"route": "iv"},
         {"indication": "trd"},
+        {"indication": "anxiety"},
         {"route": "iv", "indication": "ptsd"},
     ],
 )

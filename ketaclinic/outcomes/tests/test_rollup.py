@@ -27,7 +27,7 @@ def test_it_finds_loss_of_response_where_classify_trajectory_first_says_so() -> 
     for _ in range(400):
         baseline = rng.randrange(0, 28)
         series = [(T0 + dt.timedelta(days=7 * n), rng.randrange(0, 28)) for n in range(rng.randrange(1, 12))]
-        first, lost = rollup.first_loss_of_response(baseline, series)
+        first, lost = rollup.first_loss_of_response("phq9", baseline, series)
         prefixes = [
             classify_trajectory("phq9", baseline, [Assessment(at, s) for at, s in series[: n + 1]]).status
             for n in range(len(series))
@@ -51,19 +51,23 @@ def small(cast: Cast) -> synthetic.Network:
     return built
 
 
-def _course_with_six(network: synthetic.Network) -> Course:
+def _course_with_six(network: synthetic.Network, indication: str = "trd") -> Course:
+    """The first course with six dosed sessions, treating ``indication`` (changed to it if need be)."""
     outcome = CourseOutcome.objects.filter(sessions__gte=6).order_by("course_id").first()
     assert outcome is not None
+    if outcome.indication != indication:
+        Course.objects.filter(pk=outcome.course_id).update(indication=indication)  # no signal: queue by hand
+        rollup.queue_patients([outcome.patient_id])
     return Course.objects.get(pk=outcome.course_id)
 
 
-def _rewrite_scores(course: Course, scores: list[tuple[dt.datetime, int]]) -> None:
-    QuestionnaireResponse.objects.filter(patient=course.patient, instrument="phq9").delete()
+def _rewrite_scores(course: Course, scores: list[tuple[dt.datetime, int]], instrument: str = "phq9") -> None:
+    QuestionnaireResponse.objects.filter(patient=course.patient, instrument=instrument).delete()
     for at, total in scores:
         QuestionnaireResponse.objects.create(
             patient=course.patient,
             site=course.site,
-            instrument="phq9",
+            instrument=instrument,
             answers={},
             total=total,
             respondent="patient",
@@ -95,6 +99,7 @@ def test_it_applies_the_definitions_to_a_constructed_course(small: synthetic.Net
     assert rollup.refresh_pending() >= 1
     assert not RefreshQueue.objects.exists()
     row = CourseOutcome.objects.get(course_id=course.pk)
+    assert row.instrument == "phq9"
     assert row.first_dose_at == first
     assert row.baseline_score == 20
     assert row.eoi_at == sixth
@@ -103,6 +108,92 @@ def test_it_applies_the_definitions_to_a_constructed_course(small: synthetic.Net
     assert row.lost_response is True
     assert row.loss_at == sixth + dt.timedelta(days=27)
     assert row.followup_days == (sixth + dt.timedelta(days=27) - (doses[2].dosed_at + dt.timedelta(hours=24))).days
+
+
+@pytest.mark.django_db
+def test_it_judges_an_anxiety_course_on_the_gad7(small: synthetic.Network) -> None:
+    course = _course_with_six(small, "anxiety")
+    doses = list(SessionOutcome.objects.filter(course_id=course.pk).order_by("sequence"))
+    first, sixth = doses[0].dosed_at, doses[5].dosed_at
+    gad7 = [
+        (first - dt.timedelta(days=2), 16),  # baseline
+        (doses[1].dosed_at + dt.timedelta(hours=24), 12),  # 25 %: partial, no benefit
+        (doses[3].dosed_at + dt.timedelta(hours=24), 8),  # 50 %: response after 4 sessions
+        (sixth + dt.timedelta(days=6), 4),  # remission (≤4), the end-of-induction score
+        (sixth + dt.timedelta(days=20), 9),  # no benefit
+        (sixth + dt.timedelta(days=27), 10),  # second in a row: loss of response
+    ]
+    _rewrite_scores(course, gad7, "gad7")
+    # PHQ-9 scores that would say otherwise do not count: the course is measured on the GAD-7.
+    _rewrite_scores(course, [(first - dt.timedelta(days=1), 20), (sixth + dt.timedelta(days=1), 19)], "phq9")
+    rollup.refresh_pending()
+    row = CourseOutcome.objects.get(course_id=course.pk)
+    assert (row.instrument, row.not_evaluable_reason) == ("gad7", None)
+    assert row.baseline_score == 16
+    assert (row.eoi_score, row.eoi_response, row.eoi_remission) == (4, True, True)
+    assert row.sessions_to_response == 4
+    assert row.first_response_at == doses[3].dosed_at + dt.timedelta(hours=24)
+    assert (row.lost_response, row.loss_at) == (True, sixth + dt.timedelta(days=27))
+    trajectory = classify_trajectory("gad7", 16, [Assessment(at, s) for at, s in gad7[1:]])
+    assert trajectory.status is OutcomeStatus.LOSS_OF_RESPONSE
+
+
+@pytest.mark.django_db
+def test_it_folds_a_new_gad7_response_into_an_anxiety_course(small: synthetic.Network) -> None:
+    course = _course_with_six(small, "anxiety")
+    doses = list(SessionOutcome.objects.filter(course_id=course.pk).order_by("sequence"))
+    first, sixth = doses[0].dosed_at, doses[5].dosed_at
+    _rewrite_scores(course, [(first - dt.timedelta(days=2), 16), (sixth + dt.timedelta(days=1), 12)], "gad7")
+    rollup.refresh_pending()
+    before = CourseOutcome.objects.get(course_id=course.pk)
+    assert (before.instrument, before.eoi_response, before.sessions_to_response) == ("gad7", False, None)
+    # A new GAD-7, saved one by one as the portal does: the signal queues it to be folded in, not recomputed.
+    later = sixth + dt.timedelta(days=3)
+    QuestionnaireResponse.objects.create(
+        patient=course.patient, site=course.site, instrument="gad7", answers={}, total=3, respondent="patient",
+        channel="portal", completed_at=later,
+    )  # fmt: skip
+    queued = RefreshQueue.objects.get()
+    assert (queued.patient_id, queued.response_id is not None) == (course.patient_id, True)
+    assert rollup.refresh_pending() == 1
+    row = CourseOutcome.objects.get(course_id=course.pk)
+    assert (row.eoi_score, row.eoi_response, row.eoi_remission) == (3, True, True)
+    assert (row.first_response_at, row.sessions_to_response, row.last_assessment_at) == (later, 6, later)
+    assert row.refreshed_at > before.refreshed_at
+    # A PHQ-9 for the same patient is queued too, and changes nothing: it is not this course's measure.
+    QuestionnaireResponse.objects.create(
+        patient=course.patient, site=course.site, instrument="phq9", answers={}, total=27, respondent="patient",
+        channel="portal", completed_at=later + dt.timedelta(days=1),
+    )  # fmt: skip
+    assert rollup.refresh_pending() == 0
+    assert CourseOutcome.objects.get(course_id=course.pk).refreshed_at == row.refreshed_at
+    folded = _course_rows()
+    rollup.rebuild_all()
+    assert _course_rows() == folded
+
+
+@pytest.mark.django_db
+def test_it_reports_a_ptsd_course_as_not_evaluable_whatever_its_scores(small: synthetic.Network) -> None:
+    course = _course_with_six(small, "ptsd")
+    doses = list(SessionOutcome.objects.filter(course_id=course.pk).order_by("sequence"))
+    first, sixth = doses[0].dosed_at, doses[5].dosed_at
+    # PCL-5 has no sourced response definition; neither these PCL-5 totals nor a PHQ-9 series judge the course.
+    _rewrite_scores(course, [(first - dt.timedelta(days=1), 60), (sixth + dt.timedelta(days=1), 10)], "pcl5")
+    _rewrite_scores(course, [(first - dt.timedelta(days=1), 20), (sixth + dt.timedelta(days=1), 2)], "phq9")
+    rollup.refresh_pending()
+    row = CourseOutcome.objects.get(course_id=course.pk)
+    assert row.instrument == ""
+    assert row.not_evaluable_reason == "no sourced response definition for PCL-5"
+    assert row.sessions == len(doses) and row.first_dose_at == first  # the course still counts as treated
+    assert (row.baseline_score, row.eoi_score, row.eoi_response, row.eoi_remission) == (None, None, None, None)
+    assert (row.sessions_to_response, row.followup_days, row.lost_response) == (None, None, False)
+    # New responses of any kind leave it so, folded or not.
+    QuestionnaireResponse.objects.create(
+        patient=course.patient, site=course.site, instrument="phq9", answers={}, total=1, respondent="patient",
+        channel="portal", completed_at=sixth + dt.timedelta(days=2),
+    )  # fmt: skip
+    assert rollup.refresh_pending() == 0
+    assert CourseOutcome.objects.get(course_id=course.pk).eoi_response is None
 
 
 @pytest.mark.django_db
@@ -161,20 +252,27 @@ def test_it_refreshes_incrementally_to_the_same_figures_as_a_rebuild(cast: Cast)
     rollup.rebuild_all()
     filters = all_time(network)
     before = dashboard_figures(filters)
-    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id"))
-    # New scores after everything counted so far, inserted in bulk and queued: folded in without re-reading.
+    measured = CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id", "instrument")
+    assert {i for _, _, i in measured} == {"phq9", "gad7", ""}  # depression, anxiety and PTSD courses
+    patients = [(p, s) for p, s, _ in measured]
+    # New scores on each course's own measure (PHQ-9 for a PTSD course, which has none), after everything counted so
+    # far, inserted in bulk and queued: folded in without re-reading.
     rows = QuestionnaireResponse.objects.bulk_create(
         [
             QuestionnaireResponse(
-                patient_id=p, site_id=s, instrument="phq9", answers={}, total=(7 * n) % 28, respondent="patient",
-                channel="portal", completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n),
+                patient_id=p, site_id=s, instrument=i or "phq9", answers={}, respondent="patient", channel="portal",
+                total=(7 * n) % (22 if i == "gad7" else 28),
+                completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n),
             )
-            for n, (p, s) in enumerate(patients * 3)
+            for n, (p, s, i) in enumerate(list(measured) * 3)
         ]
     )  # fmt: skip
     rollup.queue_responses(rows)
-    # Courses that ended before these dates do not count them; the others each change.
-    assert rollup.refresh_pending() == Course.objects.filter(ended_at__isnull=True).count() < len(patients)
+    # Courses that ended before these dates do not count them, nor do courses without a measure; the others change.
+    unended = CourseOutcome.objects.filter(course_id__in=Course.objects.filter(ended_at__isnull=True).values("pk"))
+    changed = unended.exclude(instrument="").count()
+    assert rollup.refresh_pending() == changed < len(patients)
+    assert unended.filter(instrument="gad7").exists()
     folded = dashboard_figures(filters)
     assert folded == _floor(filters)
     assert folded != before and folded.losses > before.losses
@@ -232,15 +330,16 @@ def test_it_folds_new_assessments_into_the_same_rows_as_a_recompute(cast: Cast) 
     synthetic.generate(scale=0.01, seed=9, sites=[cast.site_a], tag="f")
     rollup.rebuild_all()
     before = {r.course_id: r.refreshed_at for r in CourseOutcome.objects.all()}
-    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id"))
+    patients = list(CourseOutcome.objects.order_by("course_id").values_list("patient_id", "site_id", "instrument"))
     rng = random.Random(4)
     rows = QuestionnaireResponse.objects.bulk_create(
         [
             QuestionnaireResponse(
-                patient_id=p, site_id=s, instrument="phq9", answers={}, total=rng.randrange(28), respondent="patient",
-                channel="portal", completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(days=n),
+                patient_id=p, site_id=s, instrument=i or "phq9", answers={}, total=rng.randrange(22),
+                respondent="patient", channel="portal",
+                completed_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC) + dt.timedelta(days=n),
             )
-            for n, (p, s) in enumerate(patients * 4)
+            for n, (p, s, i) in enumerate(patients * 4)
         ]
     )  # fmt: skip
     rollup.queue_responses(rows)

@@ -205,3 +205,71 @@ def test_it_answers_in_the_same_number_of_queries_whatever_the_data(client: Clie
     with CaptureQueriesContext(connection) as full:
         assert client.get(url).context["figures"].sessions > 200
     assert len(full) == len(empty) <= 20
+
+
+@pytest.mark.django_db
+def test_it_judges_anxiety_courses_on_the_gad7_and_says_so(
+    client: Client, cast: Cast, network: synthetic.Network
+) -> None:
+    client.force_login(cast.prescriber)
+    everything = client.get(f"{reverse('outcomes:dashboard')}?{ALL}").content.decode()
+    assert "PHQ-9 for depression, GAD-7 for anxiety" in everything
+    response = client.get(f"{reverse('outcomes:dashboard')}?{ALL}&indication=anxiety")
+    assert response.status_code == 200
+    shown = response.context["figures"]
+    assert shown == dashboard_figures(replace(all_time(network, indication="anxiety"), site_ids=(cast.site_a.pk,)))
+    assert shown.evaluable > 0 and dict(shown.evaluable_by_instrument) == {"gad7": shown.evaluable, "phq9": 0}
+    html = response.content.decode()
+    assert response.context["measure"] == "GAD-7" and "on GAD-7</p>" in html
+    assert f">{shown.responders}</a> of {shown.evaluable}" in html
+    assert "<td>Anxiety disorder</td><td>GAD-7</td>" in html
+    assert 'data-figure="no-measure"' not in html
+    listed = client.get(f"{reverse('outcomes:patients')}?{ALL}&indication=anxiety&figure=evaluable")
+    rows = listed.context["rows"]
+    assert rows and {r.instrument for r in rows} == {"gad7"}
+    assert "<td>GAD-7</td>" in listed.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_explains_why_ptsd_courses_have_no_response_figures(
+    client: Client, cast: Cast, network: synthetic.Network
+) -> None:
+    client.force_login(cast.prescriber)
+    response = client.get(f"{reverse('outcomes:dashboard')}?{ALL}&indication=ptsd")
+    assert response.status_code == 200
+    shown = response.context["figures"]
+    assert shown.courses > 0 and shown.without_measure == shown.courses and shown.evaluable == 0
+    html = response.content.decode()
+    assert 'data-figure="no-measure"' in html
+    assert "Not evaluable: no sourced response definition for PCL-5" in html
+    assert f'figure=no_measure">{shown.without_measure}</a>' in html
+    assert 'data-figure="response"' not in html and 'class="chart km"' not in html  # no empty figures
+    assert "not evaluable: no sourced response definition for PCL-5</td>" in html  # the table's measure column
+    # The courses behind the count, listed with their reason, and exported with their (empty) instrument.
+    listed = client.get(f"{reverse('outcomes:patients')}?{ALL}&indication=ptsd&figure=no_measure")
+    rows = listed.context["rows"]
+    assert len(rows) == shown.without_measure
+    assert {r.not_evaluable_reason for r in rows} == {"no sourced response definition for PCL-5"}
+    assert "no sourced response definition for PCL-5" in listed.content.decode()
+    lines = csv_lines(client.get(f"{reverse('outcomes:patients_csv')}?{ALL}&figure=no_measure"))
+    assert lines[0][5:7] == ["indication", "instrument"]
+    assert lines[1:] and {(r[5], r[6]) for r in lines[1:]} == {("ptsd", "")}
+
+
+@pytest.mark.django_db
+def test_it_exports_which_instrument_each_figure_is_measured_on(
+    client: Client, cast: Cast, network: synthetic.Network
+) -> None:
+    client.force_login(cast.prescriber)
+    lines = csv_lines(client.get(f"{reverse('outcomes:export')}?{ALL}"))
+    assert lines[0] == ["section", "figure", "group", "value", "denominator", "instrument"]
+    figures = dashboard_figures(replace(all_time(network), site_ids=(cast.site_a.pk,)))
+    by_name = {(row[1], row[2]): row for row in lines[1:] if row[0] == "courses"}
+    assert by_name["response_pct", ""][5] == "+".join(i for i, n in figures.evaluable_by_instrument if n)
+    assert by_name["not_evaluable_no_primary_outcome", ""][3] == str(figures.without_measure)
+    assert by_name["evaluable_at_end_of_induction", "gad7"][3] == str(dict(figures.evaluable_by_instrument)["gad7"])
+    table = {row[2]: row[5] for row in lines[1:] if row[0] == "response_table"}
+    assert table["ketamine_iv_standard/anxiety"] == "gad7" and table["ketamine_iv_standard/trd"] == "phq9"
+    assert table["ketamine_iv_standard/ptsd"] == ""
+    courses = csv_lines(client.get(f"{reverse('outcomes:patients_csv')}?{ALL}&figure=evaluable"))
+    assert {r[6] for r in courses[1:]} == {"phq9", "gad7"}

@@ -176,3 +176,27 @@ def test_the_chart_links_each_course_to_its_documents(client: Client, cast: Cast
     assert _url("letter", iv_course) in html
     client.force_login(cast.coordinator)  # front desk: no clinical chart, no card
     assert "Course documents" not in client.get(reverse("patients:chart", args=[iv_course.patient_id])).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_reports_an_anxiety_course_on_the_gad7_and_a_ptsd_course_as_not_evaluable(
+    client: Client, cast: Cast, treated: Course
+) -> None:
+    client.force_login(cast.nurse)
+    Course.objects.filter(pk=treated.pk).update(indication="anxiety")
+    doses = list(SessionOutcome.objects.filter(course_id=treated.pk).order_by("sequence"))
+    QuestionnaireResponse.objects.filter(patient=treated.patient, instrument="gad7").delete()
+    for at, total in ((doses[0].dosed_at - dt.timedelta(days=2), 16), (doses[5].dosed_at + dt.timedelta(days=2), 6)):
+        QuestionnaireResponse.objects.create(
+            patient=treated.patient, site=treated.site, instrument="gad7", answers={}, total=total,
+            respondent="patient", channel="portal", completed_at=at,
+        )  # fmt: skip
+    text = " ".join(text_of(client.get(_url("end_of_induction_pdf", treated)).content).split())
+    assert "Baseline GAD-7 16" in text and "End-of-induction GAD-7 6" in text  # not the PHQ-9's 22 and 3
+    assert "At the end of induction response" in text and "GAD-7 over time" in text
+    Course.objects.filter(pk=treated.pk).update(indication="ptsd")
+    text = " ".join(text_of(client.get(_url("end_of_induction_pdf", treated)).content).split())
+    assert "Not evaluable: no sourced response definition for PCL-5" in text
+    assert "At the end of induction not evaluable" in text and "Baseline PCL-5 not judged" in text
+    assert "PCL-5 over time" in text and "remission a score of" not in text
+    assert "Baseline PHQ-9" not in text and "PHQ-9 over time" not in text
