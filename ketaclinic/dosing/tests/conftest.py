@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,14 @@ from ketaclinic.dosing.models import DosingSession
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.actions import appointment_type_for_route, book_appointment
 from ketaclinic.scheduling.models import Appointment
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Documents (REMS forms, notes, PDFs) a test generates go to its own directory, never the real media root."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return Path(settings.MEDIA_ROOT)
+
 
 CALM = {"systolic_mmhg": 122, "diastolic_mmhg": 78, "heart_rate_bpm": 72, "spo2_pct": 98, "resp_rate_per_min": 14}
 

@@ -4,7 +4,6 @@ database's rules for each disposition, the prescriber's follow-up task, the audi
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,12 +38,6 @@ TRANSFER = Discharge.Disposition.EMERGENCY_TRANSFER
 SAID = "Says she feels fine and has to pick up her children; will not wait."
 WHY = "Hypertensive crisis 212/124 with chest pain despite labetalol."
 ER = "St. Mary's Hospital emergency department"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
 
 
 def leave(built: Built, by: Any = None, **kwargs: Any) -> Discharge:

@@ -4,7 +4,6 @@ that keeps every existing discharge a routine one."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +28,6 @@ from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
 SAID = "Says she feels fine and has to pick up her children; will not wait."
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
 
 
 def url(session: DosingSession, name: str) -> str:

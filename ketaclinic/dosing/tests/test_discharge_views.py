@@ -3,7 +3,6 @@ stale version, the note's forms and the superbill downloads."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,12 +26,6 @@ from ketaclinic.dosing.tests.session_data import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 REASON = "Assessed at the chair: alert, steady gait, escort waiting; safe to leave now."
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
 
 
 def url(session: DosingSession, name: str, *extra: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,12 +38,6 @@ from ketaclinic.dosing.tests.session_data import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 REASON = "Assessed at the chair: alert, steady gait, escort waiting; safe to leave now."
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
 
 
 def discharged(built: Built, frozen_clock: Any, leave_at: int = 125) -> DosingSession:

@@ -46,12 +46,6 @@ ADDRESS = "1200 Lake Shore Drive, Suite 4\nChicago, IL 60610"
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
-
-
-@pytest.fixture(autouse=True)
 def _site_contact(clinic: Cast) -> None:
     clinic.site_a.address, clinic.site_a.phone = ADDRESS, "312-555-0100"
     clinic.site_a.save(update_fields=["address", "phone"])
