@@ -102,6 +102,9 @@ class FastingCheck:
 _rule = AreaRules("safety")
 
 
+#: The advice every patient leaves with, whether or not the discharge criteria were met.
+NO_DRIVING_ADVICE = "No driving or operating machinery until the next day after a restful sleep."
+
 R_REQUIRED = _rule(
     "predose.required_vitals",
     "Pre-dose vital signs are required",
@@ -633,7 +636,7 @@ def discharge_readiness(
             raise ValueError(f"{name}: must be true or false")
     now, base = validate_vitals(vitals), validate_vitals(baseline_vitals)
     unmet: list[DischargeCriterion] = []
-    advisories = ["No driving or operating machinery until the next day after a restful sleep."]
+    advisories = [NO_DRIVING_ADVICE]
     esketamine = how is Route.ESKETAMINE_NASAL
 
     # The policy cannot go below the label's 120 min, but the floor is restated here so no override can breach it.

@@ -38,6 +38,7 @@ from ketaclinic.accounts.clinic_policy import clinic_policy
 from ketaclinic.accounts.roles import Perm
 from ketaclinic.audit.models import AuditEvent
 from ketaclinic.clinical.safety import (
+    NO_DRIVING_ADVICE,
     R_DISCHARGE_ESCORT,
     R_DISCHARGE_SCORE,
     R_DISCHARGE_SYMPTOMS,
@@ -587,3 +588,19 @@ def record_departure(
 
         generate_rems_form(session, by=by)
     return discharge
+
+
+def departure_advice(record: Discharge | None) -> list[str]:
+    """The printed advice for a patient who left against medical advice (empty for any other ending): that the effects
+    may not have worn off, the discharge advisories of the moment they left — always with no driving, which the
+    clinical core gives every patient even when missing data kept it from running — and not to be alone."""
+    if record is None or record.disposition != D.AGAINST_ADVICE:
+        return []
+    advisories = list(record.advisories or ())
+    if NO_DRIVING_ADVICE not in advisories:
+        advisories.insert(0, NO_DRIVING_ADVICE)
+    return [
+        "You are leaving before the clinic judged it safe: the medicine's effects may not have worn off.",
+        *advisories,
+        "Do not be alone for the rest of the day; go home and rest.",
+    ]

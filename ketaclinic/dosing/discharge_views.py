@@ -97,13 +97,15 @@ def panel_context(session: DosingSession, user: Any) -> dict[str, Any]:
             bill = documents.superbill(session)
         except DosingError as error:
             bill_problem = error.message
+    record = getattr(session, "discharge", None)
     return {
         "discharge_forms": _unbound(session, note, result),
         "discharge_readiness": result,
         # Neither missing data nor esketamine's 2 hours can be overridden: no override form for them.
         "discharge_hard_stop": bool(result and any(u["code"] in discharge.hard_stops(session) for u in result.unmet)),
         "discharge_missing": bool(result and result.missing),
-        "discharge_record": getattr(session, "discharge", None),
+        "discharge_record": record,
+        "departure_advice": discharge.departure_advice(record),
         # A patient may leave (against advice, or to emergency care) once the dose is over; during it, say why not.
         "can_record_departure": session.state in discharge.RECOVERY_STATES,
         "dose_running": session.state == "dosing",

@@ -347,3 +347,15 @@ def test_the_database_accepts_a_documented_departure_without_score_or_vitals(esk
         minutes_observed=None,
     )
     assert Discharge.objects.get().recovery is None
+
+
+def test_the_advice_for_a_patient_who_left_against_advice_always_says_no_driving() -> None:
+    from ketaclinic.clinical.safety import NO_DRIVING_ADVICE
+
+    left = Discharge(disposition=Discharge.Disposition.AGAINST_ADVICE, advisories=[])
+    advice = discharge.departure_advice(left)
+    assert advice[1] == NO_DRIVING_ADVICE and "not have worn off" in advice[0] and "not be alone" in advice[-1]
+    left.advisories = [NO_DRIVING_ADVICE, "Moderate hepatic impairment: consider observing for longer."]
+    assert discharge.departure_advice(left).count(NO_DRIVING_ADVICE) == 1
+    assert discharge.departure_advice(Discharge(disposition=Discharge.Disposition.EMERGENCY_TRANSFER)) == []
+    assert discharge.departure_advice(Discharge()) == [] and discharge.departure_advice(None) == []

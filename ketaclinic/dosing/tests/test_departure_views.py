@@ -168,6 +168,11 @@ def test_a_departure_is_recorded_and_the_session_shows_it(esk: Built, client: Cl
     assert '<span class="badge danger" id="disposition">Left against medical advice</span> 09:58' in html
     assert SAID in html and "after 53 min of observation" in html
     assert 'id="departure-form"' not in html  # the session is over
+    # The printed advice goes with a patient who leaves against advice too: the discharge advice and what to watch for.
+    advice = html[html.index('<ul id="departure-advice">') :]
+    advice = advice[: advice.index("</ul>")]
+    assert "before the clinic judged it safe" in advice and "No driving or operating machinery" in advice
+    assert "<strong>911</strong>" in advice and "<strong>988</strong>" in advice
     board = client.get(reverse("dosing_site:board")).content.decode()
     assert "Left against medical advice" in board
 
@@ -194,6 +199,7 @@ def test_a_transfer_is_recorded_through_the_form(esk: Built, client: Client, fro
     assert response.status_code == 302
     html = page(client, esk.session)
     assert "Transferred to emergency care" in html and "St. Mary&#x27;s Hospital ED" in html
+    assert 'id="departure-advice"' not in html  # the patient left with the paramedics, not with an advice sheet
 
 
 def test_other_roles_and_sites_cannot_post(esk: Built, client: Client, clinic: Cast) -> None:
