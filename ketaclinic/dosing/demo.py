@@ -4,8 +4,10 @@ The day board needs a live day, and a demo is seeded at any hour, so today's ses
 (even outside the clinic's opening hours): an esketamine session discharged three hours ago with its REMS form due,
 an IV infusion ready for discharge, an esketamine session in monitoring whose 40-minute blood pressure raised an
 alert nobody has acknowledged yet (the one open alert), an infusion running, sessions cleared, awaiting a
-prescriber's review and on hold for a blood pressure of 186/102, one checked in, a no-show, a cancellation and later
-arrivals. Controlled-drug stock is received first (a ketamine lot and an esketamine lot) so the doses draw from it.
+prescriber's review and on hold for a blood pressure of 186/102, one checked in, a no-show, a cancellation, later
+arrivals, and an esketamine patient who left against medical advice at 70 minutes (the prescriber's follow-up call
+is on the task list; the REMS form records the 70 minutes). Controlled-drug stock is received first (a ketamine lot
+and an esketamine lot) so the doses draw from it.
 
 Every step goes through the session-day actions, so the audit trail, the stock log and the alerts are real. The
 actions do not accept times in the past for everything (the gate and the check-in happen "now"), so after each
@@ -73,6 +75,8 @@ class Scenario:
     start_min: int
     needs_min: int
     label: str
+    #: A way of leaving other than a routine discharge (``Discharge.Disposition``), for a ``discharged`` story.
+    departure: str = ""
 
 
 #: In order of importance: with fewer eligible patients or chairs, the later ones are skipped.
@@ -88,7 +92,18 @@ SCENARIOS = (
     Scenario("booked", "iv", 45, 0, "booked for later today"),
     Scenario("no_show", "iv", -180, 0, "did not come"),
     Scenario("cancelled", "iv", 90, 0, "cancelled by phone"),
+    Scenario(
+        "discharged",
+        "esketamine_nasal",
+        -100,
+        80,
+        "esketamine: left against medical advice at 70 min",
+        "against_advice",
+    ),
 )
+#: What the patient who leaves against advice says (the demo's departure story).
+DEPARTURE_MIN = 70
+DEPARTURE_REASON = "Feels fine and will not wait: has to collect her children from school (demo)."
 
 
 def _quarter(moment: dt.datetime) -> dt.datetime:
@@ -137,14 +152,15 @@ def _patients(site: Site) -> list[Patient]:
 
 
 def _course(patient: Patient, route: str, staff: dict[str, User]) -> Course | None:
-    """The patient's running course for ``route``, or a new one (approved, consented) if they have no course."""
+    """The patient's running course for ``route``, or a new one (approved, consented) if they have no active course
+    (a patient whose earlier course ended may start another)."""
     protocol = ROUTE_PROTOCOL[route]
     running = Course.objects.filter(
         patient=patient, protocol=protocol, status__in=[Course.Status.PLANNED, Course.Status.INDUCTION]
     ).first()
     if running is not None:
         return running
-    if Course.objects.filter(patient=patient).exists():
+    if Course.objects.filter(patient=patient, status__in=Course.ACTIVE_STATUSES).exists():
         return None
     with transaction.atomic():
         if not _approved(patient, route, staff["prescriber"]):
@@ -308,16 +324,29 @@ def _play(
     _start(session, staff, lots, start)
     now = timezone.now()
     if session.is_esketamine:
-        minutes = [m for m in (15, 30, 40, 55, 70, 85, 100, 115, 125) if start + dt.timedelta(minutes=m) <= now]
+        # The departure story: the patient leaves at 70 minutes, and nothing is recorded after that.
+        left = start + dt.timedelta(minutes=DEPARTURE_MIN)
+        last = min(left, now) if scenario.departure else now
+        minutes = [m for m in (15, 30, 40, 55, 70, 85, 100, 115, 125) if start + dt.timedelta(minutes=m) <= last]
         alarm = {40: (172, 104)} if scenario.state == S.MONITORING else {40: (138, 86)}
         _vitals(session, nurse, start, minutes, alarm)
         for minute, moaas in ((15, 4), (40, 4), (70, 5), (115, 5)):
-            if start + dt.timedelta(minutes=minute) <= now:
+            if start + dt.timedelta(minutes=minute) <= last:
                 _scale(session, nurse, "moaas", {"q1": moaas}, start + dt.timedelta(minutes=minute))
         if start + dt.timedelta(minutes=40) <= now:
             cadss = {"q1": 1, "q2": 1, "q3": 0, "q4": 1, "q5": 0, "q6": 0}
             _scale(session, nurse, "cadss6", cadss, start + dt.timedelta(minutes=40))
-        if scenario.state == S.DISCHARGED:
+        if scenario.departure:
+            discharge.record_departure(
+                session,
+                by=nurse,
+                disposition=scenario.departure,
+                reason=DEPARTURE_REASON,
+                left_at=left,
+                risks_explained=True,
+                prescriber_notified=staff["prescriber"],
+            )
+        elif scenario.state == S.DISCHARGED:
             _scale(session, nurse, "aldrete", {f"q{i}": 2 for i in range(1, 6)}, start + dt.timedelta(minutes=118))
             _discharge(session, staff, start + dt.timedelta(minutes=95), start + dt.timedelta(minutes=125))
         return

@@ -13,6 +13,7 @@ from ketaclinic.dosing.board import day_board
 from ketaclinic.dosing.models import DosingSession, LotMovement, RemsForm, SessionAlert, SessionState, VitalSign
 from ketaclinic.dosing.stock import on_hand_mg
 from ketaclinic.dosing.tests.conftest import NOW
+from ketaclinic.tasks.models import Task
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +30,17 @@ def test_the_demo_puts_a_session_in_every_state_on_todays_board(at: dt.datetime,
     sessions = DosingSession.objects.filter(site__code="riverside")
     assert set(sessions.values_list("state", flat=True)) == set(SessionState.values)
     # Realistic monitoring: the discharged esketamine session has its 40-minute reading and a REMS form due.
-    done = sessions.get(state="discharged")
+    done = sessions.get(state="discharged", discharge__disposition="home")
     assert done.route == "esketamine_nasal" and RemsForm.objects.filter(session=done, submitted_at=None).exists()
     assert VitalSign.objects.filter(session=done, timepoint_min=40).exists()
+    # A patient who left against medical advice, with the prescriber's follow-up call on the task list.
+    left = sessions.get(state="discharged", discharge__disposition="against_advice")
+    assert (
+        left.route == "esketamine_nasal"
+        and left.discharge.minutes_observed == 70
+        and left.discharge.prescriber_notified.username == "dr.rivera"
+    )
+    assert Task.objects.filter(source_type="dosing.discharge", source_id=left.discharge.pk, status="open").exists()
     # Exactly one open alert: the 40-minute blood-pressure rise of the session in monitoring.
     alert = SessionAlert.objects.get(acknowledged_at=None)
     assert (alert.session.state, alert.code) == ("monitoring", "safety.alert.bp_rise")
